@@ -1,0 +1,478 @@
+"""Configuration: a TOML file read with ``tomllib`` into frozen dataclasses.
+
+Every key has a default except the few the contract names; unknown keys are
+errors; every problem is collected and reported at once (``ConfigError``), each
+with its key and a hint. Secrets never live in the file: a setting ending in
+``_env`` names an environment variable, one ending in ``_command`` a command
+whose first output line is the secret.
+
+The defaults below are documented, line by line, in ``config.example.toml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import subprocess
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from daemon.errors import ConfigError, Problem, UsageError
+
+DEFAULT_PATH = "config.toml"
+ENV_VAR = "CASEWATCH_CONFIG"
+
+
+@dataclass(frozen=True)
+class Consortium:
+    name: str = "Orbis Cascade Alliance"
+    timezone: str = "America/Los_Angeles"
+
+
+@dataclass(frozen=True)
+class State:
+    db: str = "state/casewatch.db"
+
+
+@dataclass(frozen=True)
+class Institution:
+    code: str
+    name: str = ""
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProgramManager:
+    name: str
+    email: str
+    areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outbound:
+    from_address: str = "casewatch@orbiscascade.org"
+    transport: str = "file"
+    folder: str = "state/outbox"
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """The shared IMAP mailbox. No host: nothing to poll (``poll`` reads nothing)."""
+
+    host: str = ""
+    port: int = 0  # 0: 993 for tls, 143 otherwise
+    security: str = "tls"  # tls (implicit), starttls, or plain (loopback only)
+    verify_tls: bool = True
+    username: str = ""
+    password_env: str = "CASEWATCH_IMAP_PASSWORD"
+    password_command: str = ""
+    folders: tuple[str, ...] = ("INBOX",)
+    timeout: float = 60.0
+    batch_size: int = 50
+    fetch_retries: int = 2
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """Who the vendor is: its sender domains and the addresses members write to."""
+
+    sender_domains: tuple[str, ...] = (
+        "proquest.com",
+        "exlibrisgroup.com",
+        "exlibris.com",
+        "clarivate.com",
+        "exlibris.co.il",
+    )
+    # Mail from a vendor address whose local part matches one of these is a human
+    # or workflow notification; anything else from the vendor may be a newsletter.
+    escalation_local_parts: tuple[str, ...] = ("escalation", "escalations")
+
+
+@dataclass(frozen=True)
+class Recognize:
+    """Patterns the recognizers use (Python regular expressions, case-insensitive).
+
+    Each list extends nothing: setting one replaces its default.
+    """
+
+    created_subjects: tuple[str, ...] = (
+        r"\bhas been (created|opened|submitted|logged)\b",
+        r"\bcase\s*#?\s*\d{6,8}\b.*\breceived\b",
+        r"\bnew case\b",
+    )
+    comment_subjects: tuple[str, ...] = (
+        r"\bnew comment\b",
+        r"\bcomment (added|posted)\b",
+        r"\bhas been updated\b",
+        r"\bupdate on your\b",
+        r"\bresponse (on|to) (your )?case\b",
+    )
+    status_subjects: tuple[str, ...] = (r"\bstatus (changed|updated|change)\b",)
+    closed_subjects: tuple[str, ...] = (
+        r"\bhas been (closed|resolved)\b",
+        r"[-–:]\s*(closed|resolved)\s*$",
+        r"\bcase closed\b",
+    )
+    escalation_ack_subjects: tuple[str, ...] = (
+        r"\bescalation (request )?(received|acknowledged|confirmation)\b",
+        r"\bescalat\w* .*\b(received|acknowledged)\b",
+    )
+    pending_reminder_subjects: tuple[str, ...] = (
+        r"\bawaiting (your|customer) (response|input|reply)\b",
+        r"\bpending (your|customer) (response|input)\b",
+        r"^\s*reminder\b",
+        r"\bwill be closed\b",
+    )
+    survey_subjects: tuple[str, ...] = (
+        r"\bsurvey\b",
+        r"\bhow did we do\b",
+        r"\bfeedback (on|about) (your )?(case|support)\b",
+        r"\brate (your|our|the) support\b",
+        r"\bcustomer satisfaction\b",
+    )
+    newsletter_subjects: tuple[str, ...] = (
+        r"\bnewsletter\b",
+        r"\brelease notes?\b",
+        r"\bresolved (cases|issues)\b",
+        r"\bfixed (cases|issues)\b",
+        r"\bwebinar\b",
+        r"\bdigest\b",
+    )
+    comment_body: tuple[str, ...] = (
+        r"\bnew comment has been added\b",
+        r"\bcomment (was|has been) (added|posted)\b",
+        r"\bhas responded\b",
+        r"\bhas been updated\b",
+    )
+    update_request_phrases: tuple[str, ...] = (
+        r"\b(provide|give|send|share)( us| me)? (an |any )?(update|status)\b",
+        r"\bany (update|news|progress)s?\b",
+        r"\b(status|progress) update\b",
+        r"\brequest(ing)? (an )?update\b",
+        r"\bfollow(ing)?[- ]up on (this|the|our|my) case\b",
+        r"\bupdate on (this|the|our|my) case\b",
+        r"\bwhere (do )?(things|we) stand\b",
+        r"\bhaven'?t (heard|received)\b",
+    )
+    escalation_phrases: tuple[str, ...] = (
+        r"\bescalat(e|ion|ed)\b",
+    )
+    case_of_record_phrases: tuple[str, ...] = (r"\bcase of record\b",)
+    pending_customer_statuses: tuple[str, ...] = (
+        r"pending customer",
+        r"awaiting customer",
+        r"waiting (for|on) customer",
+        r"customer (input|response) (needed|required)",
+    )
+    closed_statuses: tuple[str, ...] = (r"\bclosed\b", r"\bresolved\b", r"\bcancell?ed\b")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Synonyms of the field labels in vendor notifications (matched case-insensitively)."""
+
+    title: tuple[str, ...] = ("Subject", "Case Subject", "Title", "Case Title")
+    priority: tuple[str, ...] = ("Priority", "Case Priority", "Severity")
+    status: tuple[str, ...] = ("Status", "Current status", "Case Status", "New Status")
+    owner: tuple[str, ...] = ("Contact", "Case Contact", "Contact Name", "Primary Contact")
+    account: tuple[str, ...] = ("Account", "Institution", "Account Name", "Customer")
+    asset: tuple[str, ...] = ("Asset", "Product", "Product/Service")
+    category: tuple[str, ...] = ("Category", "Case Category")
+    subcategory: tuple[str, ...] = ("Sub-Category", "Subcategory", "Sub Category")
+    description: tuple[str, ...] = ("Description", "Case Description", "Problem Description")
+
+
+@dataclass(frozen=True)
+class PriorityNames:
+    """The vendor's priority words, each mapped to one of four normalized priorities."""
+
+    system_down: tuple[str, ...] = (
+        "system/component down",
+        "system down",
+        "component down",
+        "critical",
+        "urgent",
+        "p1",
+    )
+    high: tuple[str, ...] = ("high", "p2", "major")
+    normal: tuple[str, ...] = ("normal", "medium", "p3", "moderate")
+    low: tuple[str, ...] = ("low", "p4", "minor")
+
+
+@dataclass(frozen=True)
+class Lists:
+    """Mailing lists; detected from headers. These addresses count as lists too."""
+
+    addresses: tuple[str, ...] = ()
+    # Domains of list servers whose rewritten senders hide the poster (DMARC).
+    listserv_markers: tuple[str, ...] = ("listserv",)
+
+
+@dataclass(frozen=True)
+class Areas:
+    """Routing of a case to a functional area, from its asset / category."""
+
+    fallback: str = "systems"
+    # Matched against "asset / category / subcategory", lower-cased, first match wins.
+    by_category: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType(
+            {
+                "fulfillment": "fulfillment",
+                "course reserves": "fulfillment",
+                "resource sharing": "fulfillment",
+                "acquisitions": "technical services",
+                "resource management": "technical services",
+                "electronic resources": "technical services",
+                "analytics": "systems",
+                "primo": "discovery",
+                "search": "discovery",
+                "discovery": "discovery",
+            }
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    consortium: Consortium = field(default_factory=Consortium)
+    state: State = field(default_factory=State)
+    institutions: tuple[Institution, ...] = ()
+    program_managers: tuple[ProgramManager, ...] = ()
+    outbound: Outbound = field(default_factory=Outbound)
+    mailbox: Mailbox = field(default_factory=Mailbox)
+    vendor: Vendor = field(default_factory=Vendor)
+    recognize: Recognize = field(default_factory=Recognize)
+    labels: Labels = field(default_factory=Labels)
+    priorities: PriorityNames = field(default_factory=PriorityNames)
+    lists: Lists = field(default_factory=Lists)
+    areas: Areas = field(default_factory=Areas)
+    # Where the file was read from; relative paths in the config are relative to cwd.
+    path: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.consortium.timezone)
+
+    def institution_for_domain(self, domain: str) -> Institution | None:
+        domain = domain.lower()
+        for inst in self.institutions:
+            for d in inst.domains:
+                d = d.lower()
+                if domain == d or domain.endswith("." + d):
+                    return inst
+        return None
+
+    def is_pm(self, address: str) -> bool:
+        address = address.lower()
+        return any(pm.email.lower() == address for pm in self.program_managers)
+
+
+# --------------------------------------------------------------------------- loading
+
+T = TypeVar("T")
+
+_HINTS = {
+    "consortium.timezone": "an IANA zone name such as America/Los_Angeles",
+    "outbound.transport": 'either "smtp" or "file"',
+    "mailbox.security": 'one of "tls", "starttls", "plain"',
+}
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        item = _describe(typing.get_args(tp)[0]).removeprefix("a ").removeprefix("an ")
+        return f"a list of {item}s"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    if origin in (Mapping, dict):
+        return "a table of strings"
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_describe(a) for a in typing.get_args(tp) if a is not type(None))
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        tp, str(tp)
+    )
+
+
+def _convert(tp: Any, value: Any, key: str, problems: list[Problem]) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(args[0], value, key, problems)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, dict):
+            problems.append(Problem(key, f"must be {_describe(tp)}", f"write [{key}]"))
+            return None
+        return _build(tp, value, key, problems)
+    if origin is tuple:
+        (item_tp, *_rest) = typing.get_args(tp)
+        if not isinstance(value, list):
+            problems.append(Problem(key, f"must be {_describe(tp)}", 'e.g. ["a", "b"]'))
+            return None
+        items = [_convert(item_tp, v, f"{key}[{i}]", problems) for i, v in enumerate(value)]
+        return tuple(item for item in items if item is not None)
+    if origin in (Mapping, dict):
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            problems.append(Problem(key, "must be a table of strings", f'e.g. "x" = "y"'))
+            return None
+        return types.MappingProxyType({str(k).lower(): v for k, v in value.items()})
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (str, int, float, bool) and (
+        not isinstance(value, tp) or (tp is int and isinstance(value, bool))
+    ):
+        problems.append(Problem(key, f"must be {_describe(tp)}, not {value!r}"))
+        return None
+    return value
+
+
+def _build(cls: type[T], table: dict[str, Any], prefix: str, problems: list[Problem]) -> T:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "path"}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in fields:
+            close = [f for f in fields if f.startswith(name[:3])]
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(fields)}"
+            problems.append(Problem(key, "unknown key", hint))
+            continue
+        converted = _convert(hints[name], value, key, problems)
+        if converted is not None:
+            kwargs[name] = converted
+    missing = [
+        n
+        for n, f in fields.items()
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and n not in kwargs
+    ]
+    for name in missing:
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in table:
+            problems.append(Problem(key, "is required", "add it to this table"))
+    if missing:
+        return None  # type: ignore[return-value]
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config, problems: list[Problem]) -> None:
+    import re
+
+    try:
+        ZoneInfo(cfg.consortium.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            Problem(
+                "consortium.timezone",
+                f"unknown time zone {cfg.consortium.timezone!r}",
+                _HINTS["consortium.timezone"],
+            )
+        )
+    if cfg.outbound.transport not in ("smtp", "file"):
+        problems.append(
+            Problem(
+                "outbound.transport",
+                f"unknown transport {cfg.outbound.transport!r}",
+                _HINTS["outbound.transport"],
+            )
+        )
+    if "@" not in cfg.outbound.from_address:
+        problems.append(
+            Problem("outbound.from_address", "must be an e-mail address", "e.g. casewatch@example.org")
+        )
+    if cfg.mailbox.security not in ("tls", "starttls", "plain"):
+        problems.append(
+            Problem(
+                "mailbox.security",
+                f"unknown value {cfg.mailbox.security!r}",
+                _HINTS["mailbox.security"],
+            )
+        )
+    if cfg.mailbox.timeout <= 0:
+        problems.append(Problem("mailbox.timeout", "must be more than 0 seconds"))
+    if not 1 <= cfg.mailbox.batch_size <= 1000:
+        problems.append(Problem("mailbox.batch_size", "must be between 1 and 1000"))
+    if cfg.mailbox.fetch_retries < 0:
+        problems.append(Problem("mailbox.fetch_retries", "must not be negative"))
+    if not 0 <= cfg.mailbox.port <= 65535:
+        problems.append(Problem("mailbox.port", "must be a TCP port (0 for the default)"))
+    if cfg.mailbox.host and not cfg.mailbox.username:
+        problems.append(Problem("mailbox.username", "is required when mailbox.host is set"))
+    seen: set[str] = set()
+    for i, inst in enumerate(cfg.institutions):
+        if inst.code in seen:
+            problems.append(Problem(f"institutions[{i}].code", f"duplicate code {inst.code!r}"))
+        seen.add(inst.code)
+    for i, pm in enumerate(cfg.program_managers):
+        if "@" not in pm.email:
+            problems.append(Problem(f"program_managers[{i}].email", "must be an e-mail address"))
+    for section in ("recognize",):
+        obj = getattr(cfg, section)
+        for f in dataclasses.fields(obj):
+            for j, pattern in enumerate(getattr(obj, f.name)):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    problems.append(
+                        Problem(
+                            f"{section}.{f.name}[{j}]",
+                            f"not a valid regular expression: {exc}",
+                            "use single quotes in TOML so backslashes stay as written",
+                        )
+                    )
+
+
+def parse(data: Mapping[str, Any], source: str = "config") -> Config:
+    """Build a ``Config`` from a parsed TOML table, or raise ``ConfigError`` with every problem."""
+    problems: list[Problem] = []
+    cfg = _build(Config, dict(data), "", problems)
+    _validate(cfg, problems)
+    if problems:
+        raise ConfigError(problems, source)
+    return cfg
+
+
+def load(path: str | None = None) -> Config:
+    """Read the config named by ``path``, ``$CASEWATCH_CONFIG`` or ``./config.toml``.
+
+    With none given and no ``./config.toml``, the built-in defaults are used.
+    """
+    explicit = path or os.environ.get(ENV_VAR)
+    chosen = Path(explicit or DEFAULT_PATH)
+    if not chosen.exists():
+        if explicit:
+            raise UsageError(f"config file not found: {chosen} (hint: check --config / ${ENV_VAR})")
+        return Config()
+    try:
+        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([Problem("(file)", f"not valid TOML: {exc}")], str(chosen)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config file {chosen}: {exc}") from None
+    cfg = parse(data, str(chosen))
+    return dataclasses.replace(cfg, path=str(chosen))
+
+
+def secret(env_name: str, command: str, key: str) -> str | None:
+    """A secret from the environment variable ``env_name`` or the output of ``command``."""
+    if command:
+        try:
+            out = subprocess.run(
+                shlex.split(command), capture_output=True, text=True, timeout=30, check=True
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ConfigError(
+                [Problem(key, f"password command failed: {exc}", "run it by hand to see why")]
+            ) from None
+        return out.stdout.splitlines()[0] if out.stdout else ""
+    if env_name:
+        return os.environ.get(env_name)
+    return None

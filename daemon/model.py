@@ -1,0 +1,192 @@
+"""Domain values: plain frozen dataclasses, no behaviour beyond small derivations.
+
+These are what flows between the pure core (recognize, timeline) and the shell
+(sources, store, cli). Instants are always timezone-aware ``datetime`` values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: Event kinds of the outside contract (spec/contract.md).
+EVENT_KINDS = (
+    "case_opened",
+    "vendor_comment",
+    "member_comment",
+    "update_requested",
+    "status_changed",
+    "priority_changed",
+    "pending_customer_reminder",
+    "escalation_requested",
+    "escalation_acknowledged",
+    "in_case_feedback",
+    "case_closed",
+    "case_reopened",
+    "survey_invited",
+    "list_mention",
+    "case_of_record",
+    "reminder_sent",
+    "command",
+    "handover",
+)
+
+PRIORITIES = ("system_down", "high", "normal", "low")
+STATES = ("open", "pending_customer", "closed", "unknown")
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """The bytes of one message and where they came from; sources produce these."""
+
+    data: bytes
+    origin: str  # a path, "path#3" inside an mbox, or "imap:FOLDER:UID"
+    internaldate: datetime | None = None
+    folder: str | None = None
+    uid: int | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """How far a folder has been read: everything up to ``last_uid`` is stored."""
+
+    folder: str
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True)
+class FetchFailure:
+    """A message the source could not fetch at all (e.g. the server answers NO)."""
+
+    origin: str
+    reason: str
+    folder: str | None = None
+    uid: int | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a source hands over for one transaction: messages, failures, new cursor."""
+
+    messages: tuple[RawMessage, ...]
+    failures: tuple[FetchFailure, ...] = ()
+    cursor: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class CaseFields:
+    """What a message says about a case; ``None`` means it does not say."""
+
+    title: str | None = None
+    priority: str | None = None  # normalized: one of PRIORITIES
+    status: str | None = None  # the vendor's own status text
+    owner: str | None = None  # e-mail address
+    institution: str | None = None  # institution code
+    asset: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    description: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What the recognizers make of one message (pure output, no case state).
+
+    ``family`` is one of vendor, member, list, noise, other; ``kind`` names what
+    the message is within its family (see ``daemon.recognize.classify``).
+    """
+
+    family: str
+    kind: str
+    cases: tuple[str, ...] = ()
+    fields: CaseFields = field(default_factory=CaseFields)
+    thread_keys: tuple[str, ...] = ()
+    parent_ids: tuple[str, ...] = ()
+    record_case: str | None = None
+    sender: str | None = None
+    summary: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, eq=True)
+class Event:
+    """One entry of a case's timeline."""
+
+    case: str
+    at: datetime
+    kind: str
+    actor: str  # vendor, member, list, pm, system
+    message_id: str | None
+    summary: str
+    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "actor": self.actor,
+            "message_id": self.message_id,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class Link:
+    """Two cases about the same problem; stored once with ``a < b``."""
+
+    a: str
+    b: str
+    reason: str
+
+    @staticmethod
+    def of(x: str, y: str, reason: str) -> Link:
+        a, b = sorted((x, y))
+        return Link(a, b, reason)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as its timeline makes it, at some instant."""
+
+    number: str
+    title: str | None = None
+    institution: str | None = None
+    owner: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    state: str = "unknown"
+    source: str = "list"
+    case_of_record: bool = False
+    related: tuple[str, ...] = ()
+    opened_at: datetime | None = None
+    last_vendor_response_at: datetime | None = None
+    asset: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    description: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.number,
+            "title": self.title,
+            "institution": self.institution,
+            "owner": self.owner,
+            "priority": self.priority,
+            "status": self.status,
+            "state": self.state,
+            "source": self.source,
+            "case_of_record": self.case_of_record,
+            "related": list(self.related),
+            "opened_at": self.opened_at.isoformat() if self.opened_at else None,
+            "last_vendor_response_at": (
+                self.last_vendor_response_at.isoformat() if self.last_vendor_response_at else None
+            ),
+            "asset": self.asset,
+            "category": self.category,
+            "subcategory": self.subcategory,
+        }
