@@ -12,6 +12,7 @@ The defaults below are documented, line by line, in ``config.example.toml``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import shlex
 import subprocess
@@ -161,9 +162,7 @@ class Recognize:
         r"\bwhere (do )?(things|we) stand\b",
         r"\bhaven'?t (heard|received)\b",
     )
-    escalation_phrases: tuple[str, ...] = (
-        r"\bescalat(e|ion|ed)\b",
-    )
+    escalation_phrases: tuple[str, ...] = (r"\bescalat(e|ion|ed)\b",)
     case_of_record_phrases: tuple[str, ...] = (r"\bcase of record\b",)
     pending_customer_statuses: tuple[str, ...] = (
         r"pending customer",
@@ -263,8 +262,8 @@ class Config:
     def institution_for_domain(self, domain: str) -> Institution | None:
         domain = domain.lower()
         for inst in self.institutions:
-            for d in inst.domains:
-                d = d.lower()
+            for inst_domain in inst.domains:
+                d = inst_domain.lower()
                 if domain == d or domain.endswith("." + d):
                     return inst
         return None
@@ -320,7 +319,7 @@ def _convert(tp: Any, value: Any, key: str, problems: list[Problem]) -> Any:
         return tuple(item for item in items if item is not None)
     if origin in (Mapping, dict):
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            problems.append(Problem(key, "must be a table of strings", f'e.g. "x" = "y"'))
+            problems.append(Problem(key, "must be a table of strings", 'e.g. "x" = "y"'))
             return None
         return types.MappingProxyType({str(k).lower(): v for k, v in value.items()})
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
@@ -368,7 +367,7 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
 
     try:
         ZoneInfo(cfg.consortium.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         problems.append(
             Problem(
                 "consortium.timezone",
@@ -386,7 +385,9 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
         )
     if "@" not in cfg.outbound.from_address:
         problems.append(
-            Problem("outbound.from_address", "must be an e-mail address", "e.g. casewatch@example.org")
+            Problem(
+                "outbound.from_address", "must be an e-mail address", "e.g. casewatch@example.org"
+            )
         )
     if cfg.mailbox.security not in ("tls", "starttls", "plain"):
         problems.append(
@@ -396,7 +397,7 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
                 _HINTS["mailbox.security"],
             )
         )
-    if cfg.mailbox.timeout <= 0:
+    if not math.isfinite(cfg.mailbox.timeout) or cfg.mailbox.timeout <= 0:
         problems.append(Problem("mailbox.timeout", "must be more than 0 seconds"))
     if not 1 <= cfg.mailbox.batch_size <= 1000:
         problems.append(Problem("mailbox.batch_size", "must be between 1 and 1000"))
@@ -465,10 +466,11 @@ def secret(env_name: str, command: str, key: str) -> str | None:
     """A secret from the environment variable ``env_name`` or the output of ``command``."""
     if command:
         try:
-            out = subprocess.run(
-                shlex.split(command), capture_output=True, text=True, timeout=30, check=True
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
+            argv = shlex.split(command)
+            if not argv:
+                raise ValueError("the command is empty")
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise ConfigError(
                 [Problem(key, f"password command failed: {exc}", "run it by hand to see why")]
             ) from None

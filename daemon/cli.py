@@ -1,0 +1,217 @@
+"""The command line: parses options, calls the library, prints. Nothing else.
+
+Errors become exit codes only here: 2 for the user's mistakes (config, usage),
+3 for failures of the world (IMAP, SMTP, disk), 4 for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from daemon import __version__
+from daemon import config as config_mod
+from daemon.errors import EXIT_BUG, EXIT_OK, CasewatchError, UsageError
+from daemon.ingest import Counts, ingest
+from daemon.model import Case
+from daemon.sources.files import check_paths, read_paths
+from daemon.store import Store
+
+log = logging.getLogger("casewatch")
+ISSUES_URL = "https://github.com/orbiscascade/casewatch/issues"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="casewatch",
+        description="Keeps the Alliance's Ex Libris support cases from stalling.",
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help=f"config file (default: ${config_mod.ENV_VAR}, else ./{config_mod.DEFAULT_PATH}, "
+        "else built-in defaults)",
+    )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    p.add_argument("--version", action="version", version=f"casewatch {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("ingest", help="read .eml files, folders, Maildir folders and mbox files")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to read")
+    s.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+    s = sub.add_parser("poll", help="one cycle: read new mail from the IMAP mailbox")
+    s.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    s.add_argument("--at", metavar="ISO8601", help="run the cycle as if it were that instant")
+
+    s = sub.add_parser("cases", help="every case known")
+    s.add_argument("--json", action="store_true", help="print JSON (the contract's shape)")
+
+    s = sub.add_parser("show", help="one case with its timeline")
+    s.add_argument("case", metavar="CASE", help="the case number")
+    s.add_argument("--json", action="store_true", help="print JSON (the contract's shape)")
+
+    s = sub.add_parser("status", help="health: last poll, messages, quarantine, cases")
+    s.add_argument("--json", action="store_true", help="print JSON")
+
+    sub.add_parser("check-config", help="validate the config; report every problem at once")
+    sub.add_parser("demo", help="the embedded default: ingest the bundled demo mailbox")
+    return p
+
+
+def _store(cfg: config_mod.Config) -> Store:
+    return Store(cfg.state.db)
+
+
+def _normalize_case(number: str) -> str:
+    digits = number.strip().lstrip("#")
+    if not digits.isdigit() or not 6 <= len(digits) <= 8:
+        raise UsageError(f"not a case number: {number!r} (hint: 8 digits, e.g. 10712345)")
+    return digits.zfill(8)
+
+
+def _progress(counts: Counts) -> None:
+    sys.stderr.write(f"\r{counts.read} messages read: {counts}")
+    sys.stderr.flush()
+
+
+def cmd_ingest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    check_paths(args.paths)
+    show_progress = sys.stderr.isatty()
+    with _store(cfg) as store:
+        counts = ingest(store, cfg, read_paths(args.paths), _progress if show_progress else None)
+    if show_progress:
+        sys.stderr.write("\n")
+    if args.json:
+        print(json.dumps({**counts.__dict__, "read": counts.read}))
+    else:
+        print(counts)
+    return EXIT_OK
+
+
+def cmd_poll(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from daemon.ingest import poll_imap
+
+    with _store(cfg) as store:
+        if not cfg.mailbox.host:
+            print("no mailbox configured ([mailbox] host): nothing to read")
+            return EXIT_OK
+        counts = poll_imap(store, cfg)
+    print(counts)
+    return EXIT_OK
+
+
+def _case_line(c: Case) -> str:
+    return (
+        f"{c.number}  {c.state:<16} {c.priority or '-':<11} {c.institution or '-':<6} "
+        f"{c.owner or '-':<26} {(c.title or '')[:60]}"
+    )
+
+
+def cmd_cases(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    with _store(cfg) as store:
+        cases = store.cases()
+    if args.json:
+        print(json.dumps([c.to_json() for c in cases], indent=2))
+    else:
+        print(f"{'case':<9} {'state':<16} {'priority':<11} {'inst':<6} {'owner':<26} title")
+        for c in cases:
+            print(_case_line(c))
+        print(f"{len(cases)} case(s)")
+    return EXIT_OK
+
+
+def cmd_show(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    number = _normalize_case(args.case)
+    with _store(cfg) as store:
+        case = store.case(number)
+        if case is None:
+            raise UsageError(f"no case {number} is known (hint: `casewatch cases` lists them)")
+        events = store.events(number)
+    if args.json:
+        print(json.dumps({**case.to_json(), "events": [e.to_json() for e in events]}, indent=2))
+        return EXIT_OK
+    print(_case_line(case))
+    if case.related:
+        print(f"related: {', '.join(case.related)}")
+    for e in events:
+        print(f"  {e.at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}  {e.kind:<26} {e.actor:<7} {e.summary}")
+    return EXIT_OK
+
+
+def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    with _store(cfg) as store:
+        health: dict[str, Any] = store.health()
+    health["db"] = str(cfg.state.db)
+    if args.json:
+        print(json.dumps(health, indent=2))
+        return EXIT_OK
+    print(f"database:     {health['db']}")
+    print(f"last poll:    {health['last_poll'] or 'never'}")
+    print(f"last ingest:  {health['last_ingest'] or 'never'}")
+    print(f"messages:     {health['messages']}")
+    print(f"quarantined:  {health['quarantined']}")
+    print(f"cases:        {health['cases']} ({health['open_cases']} open)")
+    for c in health["cursors"]:
+        print(f"folder {c['folder']}: uidvalidity {c['uidvalidity']}, last uid {c['last_uid']}")
+    return EXIT_OK
+
+
+def cmd_check_config(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    print(f"config ok: {cfg.path or 'built-in defaults'}")
+    return EXIT_OK
+
+
+def cmd_demo(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from daemon.demo import run_demo
+
+    return run_demo(cfg)
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "poll": cmd_poll,
+    "cases": cmd_cases,
+    "show": cmd_show,
+    "status": cmd_status,
+    "check-config": cmd_check_config,
+    "demo": cmd_demo,
+}
+
+
+def _logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("casewatch: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    _logging(args.verbose)
+    try:
+        cfg = config_mod.load(args.config)
+        return COMMANDS[args.command](cfg, args)
+    except CasewatchError as exc:
+        print(f"casewatch: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:
+        log.exception("internal error")
+        print(f"casewatch: internal error (a bug): please report it at {ISSUES_URL}", file=sys.stderr)
+        return EXIT_BUG
+
+

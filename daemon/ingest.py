@@ -1,0 +1,243 @@
+"""Ingest: the shell around the pure recognizers and timeline (gather -> decide -> apply).
+
+Each batch commits in one transaction: its messages, their events, links and
+thread keys, the quarantined ones, and the IMAP cursor. Each message is handled
+on its own (a savepoint): one that cannot be read is quarantined with its raw
+bytes and the reason, and the batch goes on (Mailman's runners do the same).
+Re-ingesting anything is a no-op: messages are keyed by Message-ID, else by the
+SHA-256 of their bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from daemon.config import Config
+from daemon.model import Batch, Case, RawMessage
+from daemon.recognize import Mail, Unparseable, parse, recognize_mail
+from daemon.store import Store
+from daemon.store.db import StoreError
+from daemon.timeline import interpret
+
+log = logging.getLogger(__name__)
+
+FILE_BATCH = 200
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+_ID = re.compile(rb"<([^<>\s]+)>")
+
+
+@dataclass
+class Counts:
+    """What an ingest did: every message read is exactly one of the four."""
+
+    ingested: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+
+    @property
+    def read(self) -> int:
+        return self.ingested + self.duplicates + self.ignored + self.quarantined
+
+    def add(self, other: Counts) -> None:
+        self.ingested += other.ingested
+        self.duplicates += other.duplicates
+        self.ignored += other.ignored
+        self.quarantined += other.quarantined
+
+    def __str__(self) -> str:
+        return (
+            f"ingested {self.ingested}, duplicates {self.duplicates}, "
+            f"ignored {self.ignored}, quarantined {self.quarantined}"
+        )
+
+
+def dedup_keys(data: bytes) -> tuple[str, str]:
+    """(primary key, sha256). The key is ``mid:<Message-ID>`` when there is one."""
+    digest = hashlib.sha256(data).hexdigest()
+    head = _HEADER_END.split(data[:65536], maxsplit=1)[0]
+    match = _MESSAGE_ID.search(head)
+    if match:
+        found = _ID.search(match.group(1))
+        if found:
+            return "mid:" + found.group(1).decode("utf-8", "replace"), "sha:" + digest
+    return "sha:" + digest, "sha:" + digest
+
+
+def event_time(mail: Mail, internaldate: datetime | None, config: Config) -> tuple[datetime | None, str]:
+    """When the message happened, and a note when that was not plain.
+
+    The Date header when it carries a zone; else the IMAP INTERNALDATE; else the
+    newest Received stamp; else a zoneless Date read in the consortium's zone —
+    never silently: the note says so and it is logged.
+    """
+    if mail.date is not None:
+        return mail.date, ""
+    if internaldate is not None:
+        return internaldate, "Date header missing or without zone: used the server's arrival time"
+    if mail.received_at is not None:
+        return mail.received_at, "Date header missing or without zone: used the Received stamp"
+    if mail.date_unzoned is not None:
+        local = mail.date_unzoned.replace(tzinfo=config.tz)
+        return local, f"Date without a zone: read as {config.consortium.timezone}"
+    return None, "no usable date"
+
+
+class Ingester:
+    """Applies batches of raw messages to the store."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+
+    def apply(self, batch: Batch) -> Counts:
+        """Store one batch and its cursor in one transaction."""
+        counts = Counts()
+        try:
+            with self.store.transaction():
+                for raw in batch.messages:
+                    self._one(raw, counts)
+                for failure in batch.failures:
+                    key = f"fetch:{failure.origin}"
+                    if self.store.seen([key]):
+                        counts.duplicates += 1
+                        continue
+                    self.store.add_quarantine(key, failure.origin, failure.reason, None)
+                    log.warning("quarantined %s: %s", failure.origin, failure.reason)
+                    counts.quarantined += 1
+                if batch.cursor is not None:
+                    self.store.set_cursor(batch.cursor)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the state database {self.store.path}: {exc}") from None
+        return counts
+
+    def _one(self, raw: RawMessage, counts: Counts) -> None:
+        key, sha = dedup_keys(raw.data)
+        if self.store.seen([key, sha]):
+            counts.duplicates += 1
+            return
+        try:
+            with self.store.savepoint():
+                result = self._store(raw, key, sha)
+        except sqlite3.Error:
+            raise
+        except Unparseable as exc:
+            result = self._quarantine(raw, sha, str(exc))
+        except Exception as exc:  # a bug on one message must not stop the others
+            log.exception("internal error on %s", raw.origin)
+            result = self._quarantine(raw, sha, f"internal error: {type(exc).__name__}: {exc}")
+        setattr(counts, result, getattr(counts, result) + 1)
+
+    def _quarantine(self, raw: RawMessage, sha: str, reason: str) -> str:
+        if self.store.seen([sha]):
+            return "duplicates"
+        self.store.add_quarantine(sha, raw.origin, reason, raw.data)
+        log.warning("quarantined %s: %s", raw.origin, reason)
+        return "quarantined"
+
+    def _store(self, raw: RawMessage, key: str, sha: str) -> str:
+        mail = parse(raw.data)
+        rec = recognize_mail(mail, self.config)
+        at, time_note = event_time(mail, raw.internaldate, self.config)
+        resolved = None
+        if not rec.cases:
+            resolved = self.store.case_for_keys(rec.thread_keys) or self.store.case_for_messages(
+                rec.parent_ids
+            )
+        named = [*rec.cases, *([resolved] if resolved else [])]
+        current: dict[str, Case] = {}
+        for number in named:
+            case = self.store.case(number)
+            if case is not None:
+                current[number] = case
+        outcome = interpret(rec, at or datetime.min, mail.message_id, resolved, current, self.config)
+        if outcome.events and at is None:
+            raise Unparseable("no usable date (no Date with a zone, no arrival time)")
+        if outcome.events and time_note:
+            log.warning("%s: %s", raw.origin, time_note)
+        for note in outcome.notes:
+            log.info("%s: %s", raw.origin, note)
+        self.store.add_message(
+            {
+                "key": key,
+                "message_id": mail.message_id,
+                "sha256": sha,
+                "origin": raw.origin,
+                "at": at.isoformat() if at else None,
+                "family": rec.family,
+                "kind": rec.kind,
+                "sender": rec.sender,
+                "subject": mail.subject[:500],
+                "note": outcome.ignored or time_note,
+                "raw": raw.data,
+            }
+        )
+        if not outcome.events:
+            return "ignored"
+        self.store.add_events(outcome.events, key)
+        self.store.add_links(outcome.links, key)
+        primary = outcome.events[0].case
+        if outcome.keys and rec.family == "vendor":
+            self.store.remember_keys(outcome.keys, primary)
+        touched = {e.case for e in outcome.events} | {n for link in outcome.links for n in (link.a, link.b)}
+        for number in sorted(touched):
+            self.store.refresh_case(number)
+        return "ingested"
+
+
+def batches(messages: Iterable[RawMessage], size: int = FILE_BATCH) -> Iterator[Batch]:
+    chunk: list[RawMessage] = []
+    for message in messages:
+        chunk.append(message)
+        if len(chunk) >= size:
+            yield Batch(tuple(chunk))
+            chunk = []
+    if chunk:
+        yield Batch(tuple(chunk))
+
+
+def ingest(
+    store: Store,
+    config: Config,
+    messages: Iterable[RawMessage],
+    progress: Callable[[Counts], None] | None = None,
+) -> Counts:
+    """Ingest messages (from files) in batches; returns what happened to each."""
+    ingester = Ingester(store, config)
+    total = Counts()
+    for batch in batches(messages):
+        total.add(ingester.apply(batch))
+        if progress:
+            progress(total)
+    with store.transaction():
+        store.mark_run("ingest", str(total))
+    return total
+
+
+
+
+def poll_imap(store: Store, config: Config, password: str | None = None) -> Counts:
+    """One pass over the configured IMAP folders: everything above each cursor."""
+    from daemon.config import secret
+    from daemon.sources.imap import ImapSource
+
+    if password is None:
+        password = secret(
+            config.mailbox.password_env, config.mailbox.password_command, "mailbox.password_command"
+        )
+    ingester = Ingester(store, config)
+    total = Counts()
+    with ImapSource(config.mailbox, password) as source:
+        for folder in config.mailbox.folders:
+            for batch in source.scan(folder, store.cursor(folder)):
+                total.add(ingester.apply(batch))
+    with store.transaction():
+        store.mark_run("poll", str(total))
+    return total

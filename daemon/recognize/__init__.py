@@ -1,0 +1,198 @@
+"""Recognition: from the bytes of one message to what it says (pure, no case state).
+
+``recognize(raw, config)`` parses once and returns a ``Recognition``: the family
+and kind of the message, the case numbers it is about, the case fields it
+states, and the thread keys that tie it to a case when it cites no number.
+Resolving thread keys to cases needs the store and happens in ``timeline``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from daemon.config import Config
+from daemon.model import CaseFields, Recognition
+from daemon.recognize import casenumbers
+from daemon.recognize.classify import is_vendor_address, list_name, matches, noise_kind
+from daemon.recognize.fields import clean_subject, vendor_fields
+from daemon.recognize.parse import Mail, Unparseable, parse
+from daemon.recognize.quotes import new_text
+
+__all__ = ["Mail", "Unparseable", "parse", "recognize", "recognize_mail"]
+
+_SUMMARY_SKIP = re.compile(
+    r"^(?:hi|hello|dear|thank you for contacting|a new comment has been added|"
+    r"the status of your case)\b",
+    re.IGNORECASE,
+)
+
+
+def recognize(raw: bytes, config: Config) -> Recognition:
+    """Parse and recognize one message; raises ``Unparseable`` for quarantine."""
+    return recognize_mail(parse(raw), config)
+
+
+def _summary(text: str, limit: int = 160) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if len(line) > 3 and not _SUMMARY_SKIP.match(line):
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""
+
+
+def _vendor_kind(mail: Mail, subject: str, fields: CaseFields, config: Config) -> str:
+    r = config.recognize
+    sender = mail.sender
+    if matches(r.survey_subjects, subject) or sender.local.lower() in ("survey", "surveys"):
+        return "survey"
+    if matches(r.escalation_ack_subjects, subject):
+        return "escalation_ack"
+    if matches(r.closed_subjects, subject) or (
+        fields.status and matches(r.closed_statuses, fields.status)
+        and matches(r.status_subjects + r.closed_subjects, subject)
+    ):
+        return "closed"
+    if matches(r.status_subjects, subject):
+        return "status"
+    if matches(r.pending_reminder_subjects, subject):
+        return "pending_reminder"
+    if matches(r.created_subjects, subject):
+        return "created"
+    if matches(r.comment_subjects, subject) or matches(r.comment_body, mail.text):
+        return "comment"
+    return ""
+
+
+def recognize_mail(mail: Mail, config: Config) -> Recognition:
+    """What one parsed message is and says."""
+    from_vendor = is_vendor_address(mail.sender, config)
+    subject = clean_subject(mail.subject)
+    thread_keys = casenumbers.thread_keys(mail.subject, mail.text)
+    entity = mail.header("x-sfdc-entityid").strip()
+    if entity:
+        thread_keys.append(f"entity:{entity}")
+
+    noise = noise_kind(mail, config, from_vendor)
+    if noise:
+        return Recognition("noise", noise[0], sender=mail.sender.email, reason=noise[1])
+
+    lst = list_name(mail, config)
+    if lst:
+        return _list_post(mail, config, lst)
+
+    if from_vendor:
+        return _vendor(mail, subject, thread_keys, config)
+
+    vendor_recipients = [a for a in mail.recipients if is_vendor_address(a, config)]
+    if vendor_recipients:
+        return _member(mail, subject, vendor_recipients, thread_keys, config)
+
+    cited = casenumbers.in_context(f"{mail.subject}\n{mail.text}")
+    return Recognition(
+        "other",
+        "other",
+        cases=tuple(cited),
+        sender=mail.sender.email,
+        summary=subject,
+        reason="not from the vendor, not to the vendor, not from a list",
+    )
+
+
+def _vendor(mail: Mail, subject: str, thread_keys: list[str], config: Config) -> Recognition:
+    fields = vendor_fields(mail, config)
+    kind = _vendor_kind(mail, subject, fields, config)
+    cited = casenumbers.in_context(f"{subject}\n{mail.text}")
+    primary = casenumbers.in_context(subject) or ([n] if (n := casenumbers.first_number(subject)) else [])
+    bulk = mail.has("list-unsubscribe") or mail.header("precedence").lower() in ("bulk", "list")
+    if not kind and (matches(config.recognize.newsletter_subjects, subject) or bulk or len(cited) > 1):
+        kind = "newsletter"
+    if kind == "newsletter" or (bulk and not primary and len(cited) != 1):
+        return Recognition(
+            "vendor",
+            "newsletter",
+            cases=tuple(cited),
+            sender=mail.sender.email,
+            summary=subject,
+            reason="vendor mailing that mentions cases",
+        )
+    case = primary[:1] or cited[:1]
+    related = tuple(n for n in cited if n not in case)
+    if kind in ("status", "closed") and not fields.status and kind == "closed":
+        fields = CaseFields(**{**fields.__dict__, "status": "Closed"})
+    comment = new_text(mail.text) if kind == "comment" else mail.text
+    return Recognition(
+        "vendor",
+        kind or "comment",
+        cases=tuple(case) + related,
+        fields=fields,
+        thread_keys=tuple(thread_keys),
+        parent_ids=mail.parent_ids,
+        sender=mail.sender.email,
+        summary=_summary(comment) if kind == "comment" or not kind else subject,
+        reason="from a vendor sender domain",
+    )
+
+
+def _member(
+    mail: Mail, subject: str, vendor_recipients: list, thread_keys: list[str], config: Config
+) -> Recognition:
+    r = config.recognize
+    text = new_text(mail.text)
+    to_escalation = any(
+        any(part in a.local.lower() for part in config.vendor.escalation_local_parts)
+        for a in vendor_recipients
+    )
+    in_subject = casenumbers.in_context(subject)
+    cited = in_subject + [n for n in casenumbers.in_context(text) if n not in in_subject]
+    if to_escalation or matches(r.escalation_phrases, subject) or re.search(
+        r"\b(?:please|kindly|request(?:ing)?|like to|want to)\s+(?:to\s+)?escalat", text, re.I
+    ):
+        kind = "escalation_request"
+    elif matches(r.update_request_phrases, text):
+        kind = "update_request"
+    else:
+        kind = "comment"
+    return Recognition(
+        "member",
+        kind,
+        cases=tuple(cited),
+        thread_keys=tuple(thread_keys),
+        parent_ids=mail.parent_ids,
+        sender=mail.sender.email,
+        summary=_summary(text) or subject,
+        reason="staff mail to a vendor address",
+    )
+
+
+def _list_post(mail: Mail, config: Config, name: str) -> Recognition:
+    text = new_text(mail.text)
+    body = f"{clean_subject(mail.subject)}\n{text}"
+    cited = casenumbers.in_context(body)
+    record = None
+    if matches(config.recognize.case_of_record_phrases, body):
+        record = _record_case(body, config)
+    poster = mail.sender.name or mail.sender.email
+    return Recognition(
+        "list",
+        "case_of_record" if record else "post",
+        cases=tuple(cited),
+        record_case=record,
+        sender=mail.sender.email if "-dmarc-request" not in mail.sender.email else poster,
+        summary=f"{name}: {clean_subject(mail.subject)} ({poster})",
+        reason=f"delivered by list {name}",
+    )
+
+
+def _record_case(text: str, config: Config) -> str | None:
+    """The case named as case of record: the number nearest after the phrase, else before."""
+    phrase = "|".join(f"(?:{p})" for p in config.recognize.case_of_record_phrases)
+    for match in re.finditer(phrase, text, re.IGNORECASE):
+        after = casenumbers.in_context(text[match.end() : match.end() + 80])
+        if not after:
+            after = casenumbers.in_context("case " + text[match.end() : match.end() + 40])
+        if after:
+            return after[0]
+        before = casenumbers.in_context(text[max(0, match.start() - 100) : match.start()])
+        if before:
+            return before[-1]
+    return None

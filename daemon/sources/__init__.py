@@ -1,0 +1,1 @@
+"""Mail sources: adapters that only move bytes from somewhere into ``RawMessage`` values."""

@@ -1,0 +1,268 @@
+"""The ``Store``: a thin adapter over SQLite; no policy, no parsing.
+
+Writes happen inside ``transaction()``, which takes ``BEGIN IMMEDIATE`` so that
+the daemon and a CLI command can share the file (the second writer waits up to
+``busy_timeout``). A message, its events and the IMAP cursor commit together.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from daemon.errors import RuntimeFailure
+from daemon.model import Case, Cursor, Event, Link
+from daemon.store.schema import migrations
+from daemon.timeline import project, visible
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(RuntimeFailure):
+    """The database cannot be opened or written (permissions, disk full, corruption)."""
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _case_from_json(text: str) -> Case:
+    d = json.loads(text)
+    d["related"] = tuple(d["related"])
+    for k in ("opened_at", "last_vendor_response_at"):
+        d[k] = _dt(d[k])
+    return Case(**d)
+
+
+def _case_to_json(case: Case) -> str:
+    d = case.to_json()
+    d["number"] = d.pop("case")
+    d["description"] = case.description
+    return json.dumps(d, sort_keys=True)
+
+
+class Store:
+    """The state database. Open one per process; not thread-safe."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.isolation_level = None  # explicit transactions only: see transaction()
+            self.db = Database(conn)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            migrations.apply(self.db)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the state database {path}: {exc}") from None
+        self.conn = conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction (BEGIN IMMEDIATE): all or nothing."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the state database {self.path}: {exc}") from None
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        try:
+            self.conn.commit()
+        except sqlite3.Error as exc:
+            self.conn.rollback()
+            raise StoreError(f"cannot commit to the state database {self.path}: {exc}") from None
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested all-or-nothing step inside ``transaction()`` (one message)."""
+        self.conn.execute("SAVEPOINT one")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO SAVEPOINT one")
+            self.conn.execute("RELEASE SAVEPOINT one")
+            raise
+        self.conn.execute("RELEASE SAVEPOINT one")
+
+    # ------------------------------------------------------------ messages
+
+    def seen(self, keys: Sequence[str]) -> bool:
+        """Whether any of these dedup keys was stored or quarantined before."""
+        marks = ",".join("?" * len(keys))
+        row = self.conn.execute(
+            f"SELECT 1 FROM messages WHERE key IN ({marks}) "
+            f"UNION ALL SELECT 1 FROM quarantine WHERE key IN ({marks}) LIMIT 1",
+            [*keys, *keys],
+        ).fetchone()
+        return row is not None
+
+    def add_message(self, row: dict[str, Any]) -> None:
+        row = {**row, "stored_at": _iso(datetime.now(UTC))}
+        cols = ",".join(row)
+        self.conn.execute(
+            f"INSERT INTO messages ({cols}) VALUES ({','.join('?' * len(row))})", list(row.values())
+        )
+
+    def add_quarantine(self, key: str, origin: str, reason: str, raw: bytes | None) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO quarantine (key, origin, reason, at, raw) VALUES (?,?,?,?,?)",
+            (key, origin, reason, _iso(datetime.now(UTC)), raw),
+        )
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT key, origin, reason, at FROM quarantine ORDER BY at, key")
+        return [dict(zip(("key", "origin", "reason", "at"), r, strict=True)) for r in rows]
+
+    def message_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+    # ------------------------------------------------------------ events and cases
+
+    def add_events(self, events: Iterable[Event], message_key: str | None) -> None:
+        self.conn.executemany(
+            "INSERT INTO events (case_number, at, kind, actor, message_key, message_id, summary, data)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (e.case, _iso(e.at), e.kind, e.actor, message_key, e.message_id, e.summary,
+                 json.dumps(e.data, sort_keys=True, default=str))
+                for e in events
+            ],
+        )
+
+    def add_links(self, links: Iterable[Link], message_key: str | None) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO links (a, b, reason, message_key) VALUES (?,?,?,?)",
+            [(link.a, link.b, link.reason, message_key) for link in links if link.a != link.b],
+        )
+
+    def remember_keys(self, keys: Iterable[str], case: str) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO thread_keys (key, case_number) VALUES (?, ?)",
+            [(k, case) for k in keys],
+        )
+
+    def case_for_keys(self, keys: Sequence[str]) -> str | None:
+        for key in keys:
+            row = self.conn.execute(
+                "SELECT case_number FROM thread_keys WHERE key = ?", (key,)
+            ).fetchone()
+            if row:
+                return str(row[0])
+        return None
+
+    def case_for_messages(self, message_ids: Sequence[str]) -> str | None:
+        for mid in message_ids:
+            row = self.conn.execute(
+                "SELECT case_number FROM events WHERE message_id = ? "
+                "AND kind NOT IN ('list_mention', 'case_of_record') ORDER BY id LIMIT 1",
+                (mid,),
+            ).fetchone()
+            if row:
+                return str(row[0])
+        return None
+
+    def events(self, case: str, until: datetime | None = None) -> list[Event]:
+        sql = "SELECT case_number, at, kind, actor, message_id, summary, data FROM events WHERE case_number = ?"
+        args: list[Any] = [case]
+        if until is not None:
+            sql += " AND at <= ?"
+            args.append(_iso(until))
+        rows = self.conn.execute(sql + " ORDER BY at, id", args)
+        return [
+            Event(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
+            for r in rows
+        ]
+
+    def related(self, case: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT b FROM links WHERE a = ? UNION SELECT a FROM links WHERE b = ?", (case, case)
+        )
+        return sorted(str(r[0]) for r in rows)
+
+    def refresh_case(self, number: str) -> Case:
+        """Project the case from its events and store the projection."""
+        events = self.events(number)
+        case = project(number, events, self.related(number))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO cases (number, visible, state, json, updated_at) VALUES (?,?,?,?,?)",
+            (number, int(visible(events)), case.state, _case_to_json(case), _iso(datetime.now(UTC))),
+        )
+        return case
+
+    def case(self, number: str) -> Case | None:
+        row = self.conn.execute(
+            "SELECT json FROM cases WHERE number = ? AND visible = 1", (number,)
+        ).fetchone()
+        return _case_from_json(row[0]) if row else None
+
+    def cases(self) -> list[Case]:
+        rows = self.conn.execute("SELECT json FROM cases WHERE visible = 1 ORDER BY number")
+        return [_case_from_json(r[0]) for r in rows]
+
+    # ------------------------------------------------------------ cursors and health
+
+    def cursor(self, folder: str) -> Cursor | None:
+        row = self.conn.execute(
+            "SELECT uidvalidity, last_uid FROM cursors WHERE folder = ?", (folder,)
+        ).fetchone()
+        return Cursor(folder, int(row[0]), int(row[1])) if row else None
+
+    def set_cursor(self, cursor: Cursor) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO cursors (folder, uidvalidity, last_uid, updated_at) VALUES (?,?,?,?)",
+            (cursor.folder, cursor.uidvalidity, cursor.last_uid, _iso(datetime.now(UTC))),
+        )
+
+    def mark_run(self, name: str, detail: str = "") -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO runs (name, at, detail) VALUES (?,?,?)",
+            (name, _iso(datetime.now(UTC)), detail),
+        )
+
+    def health(self) -> dict[str, Any]:
+        one = lambda sql: self.conn.execute(sql).fetchone()  # noqa: E731
+        runs = {r[0]: (r[1], r[2]) for r in self.conn.execute("SELECT name, at, detail FROM runs")}
+        return {
+            "messages": one("SELECT count(*) FROM messages")[0],
+            "quarantined": one("SELECT count(*) FROM quarantine")[0],
+            "cases": one("SELECT count(*) FROM cases WHERE visible = 1")[0],
+            "open_cases": one(
+                "SELECT count(*) FROM cases WHERE visible = 1 AND state IN ('open','pending_customer')"
+            )[0],
+            "events": one("SELECT count(*) FROM events")[0],
+            "last_poll": runs.get("poll", (None, ""))[0],
+            "last_ingest": runs.get("ingest", (None, ""))[0],
+            "cursors": [
+                {"folder": r[0], "uidvalidity": r[1], "last_uid": r[2], "at": r[3]}
+                for r in self.conn.execute("SELECT folder, uidvalidity, last_uid, updated_at FROM cursors")
+            ],
+        }

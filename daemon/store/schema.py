@@ -1,0 +1,91 @@
+"""The database schema, as sqlite-utils migrations (applied in order, once each).
+
+Tables:
+- ``messages``   every message read (raw bytes kept), keyed by Message-ID or SHA-256;
+- ``events``     the case timelines: the truth from which cases are projected;
+- ``cases``      the projection of each case's events (a cache, rebuilt from events);
+- ``links``      pairs of cases about the same problem (``a < b``);
+- ``thread_keys`` Salesforce thread tokens / entity ids -> case;
+- ``cursors``    per IMAP folder: UIDVALIDITY and the last UID stored;
+- ``quarantine`` what could not be read: raw bytes and the reason.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("casewatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE messages (
+            key TEXT PRIMARY KEY,
+            message_id TEXT,
+            sha256 TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            at TEXT,
+            family TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            sender TEXT,
+            subject TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            stored_at TEXT NOT NULL,
+            raw BLOB NOT NULL
+        );
+        CREATE INDEX messages_sha256 ON messages(sha256);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            case_number TEXT NOT NULL,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            message_key TEXT,
+            message_id TEXT,
+            summary TEXT NOT NULL DEFAULT '',
+            data TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX events_case ON events(case_number, at);
+        CREATE INDEX events_message_id ON events(message_id);
+        CREATE TABLE cases (
+            number TEXT PRIMARY KEY,
+            visible INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            json TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE links (
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            message_key TEXT,
+            PRIMARY KEY (a, b)
+        );
+        CREATE INDEX links_b ON links(b);
+        CREATE TABLE thread_keys (
+            key TEXT PRIMARY KEY,
+            case_number TEXT NOT NULL
+        );
+        CREATE TABLE cursors (
+            folder TEXT PRIMARY KEY,
+            uidvalidity INTEGER NOT NULL,
+            last_uid INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE quarantine (
+            key TEXT PRIMARY KEY,
+            origin TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL,
+            raw BLOB
+        );
+        CREATE TABLE runs (
+            name TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )

@@ -1,0 +1,235 @@
+"""What a recognized message means for the cases (pure: no I/O, no clock).
+
+``interpret`` turns one ``Recognition`` into timeline events, links between
+cases, and thread keys to remember; ``project`` folds a case's events into the
+``Case`` it is at any instant. The store keeps events, never derived fields, as
+the truth: a case is always ``project(its events)``, so mail read out of order
+still gives the same case, and a later vendor mail wins over an earlier one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from daemon.config import Config
+from daemon.model import Case, CaseFields, Event, Link, Recognition
+
+#: Events that are a vendor response: they stop the "vendor owes us" clock.
+VENDOR_RESPONSES = frozenset({"vendor_comment", "status_changed", "case_closed", "case_reopened"})
+
+_VENDOR_EVENT = {
+    "created": "case_opened",
+    "comment": "vendor_comment",
+    "status": "status_changed",
+    "closed": "case_closed",
+    "escalation_ack": "escalation_acknowledged",
+    "pending_reminder": "pending_customer_reminder",
+    "survey": "survey_invited",
+}
+_MEMBER_EVENT = {
+    "comment": "member_comment",
+    "update_request": "update_requested",
+    "escalation_request": "escalation_requested",
+}
+#: Fields a later vendor mail may change without it being a conflict worth a log line.
+_MUTABLE = frozenset({"status", "priority", "title", "description"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one message adds: events, links, thread keys -> case, and log notes."""
+
+    events: tuple[Event, ...] = ()
+    links: tuple[Link, ...] = ()
+    keys: tuple[str, ...] = ()
+    ignored: str = ""  # why nothing was recorded, when nothing was
+    notes: tuple[str, ...] = ()
+
+
+def state_of(status: str | None, config: Config) -> str | None:
+    """open, pending_customer or closed for a vendor status text; None when unknown."""
+    if not status:
+        return None
+    r = config.recognize
+    if any(re.search(p, status, re.IGNORECASE) for p in r.closed_statuses):
+        return "closed"
+    if any(re.search(p, status, re.IGNORECASE) for p in r.pending_customer_statuses):
+        return "pending_customer"
+    return "open"
+
+
+def _pairs(numbers: Sequence[str], reason: str) -> list[Link]:
+    """Links that tie all the numbers into one group (a star on the first)."""
+    first, *rest = numbers
+    return [Link.of(first, n, reason) for n in rest if n != first]
+
+
+def interpret(
+    rec: Recognition,
+    at: datetime,
+    message_id: str | None,
+    resolved: str | None,
+    current: Mapping[str, Case],
+    config: Config,
+) -> Outcome:
+    """The events one message adds.
+
+    ``resolved`` is the case its thread keys or parent messages point to (looked
+    up by the caller); ``current`` holds the cases it names as they are now.
+    """
+    if rec.family == "noise":
+        return Outcome(ignored=f"{rec.kind}: {rec.reason}")
+    if rec.family == "other":
+        return Outcome(ignored=rec.reason or "not case mail")
+    if rec.family == "list":
+        return _list(rec, at, message_id, config)
+    if rec.family == "vendor" and rec.kind == "newsletter":
+        events = tuple(
+            Event(n, at, "list_mention", "vendor", message_id, rec.summary, {"newsletter": True})
+            for n in rec.cases
+        )
+        return Outcome(events=events, ignored="" if events else "vendor mailing citing no case")
+
+    case = rec.cases[0] if rec.cases else resolved
+    if case is None:
+        return Outcome(ignored=f"{rec.family} mail with no case number and no known thread")
+    related = [n for n in rec.cases if n != case]
+    links = tuple(_pairs([case, *related], "cited together")) if related else ()
+    before = current.get(case)
+    if rec.family == "member":
+        actor = "pm" if rec.sender and config.is_pm(rec.sender) else "member"
+        kind = _MEMBER_EVENT[rec.kind]
+        data = {} if before and before.state != "unknown" else {"state": "open"}
+        event = Event(case, at, kind, actor, message_id, rec.summary, data)
+        return Outcome(events=(event,), links=links)
+    return _vendor(rec, case, at, message_id, before, links, config)
+
+
+def _vendor(
+    rec: Recognition,
+    case: str,
+    at: datetime,
+    message_id: str | None,
+    before: Case | None,
+    links: tuple[Link, ...],
+    config: Config,
+) -> Outcome:
+    fields = rec.fields
+    state = state_of(fields.status, config)
+    kind = _VENDOR_EVENT.get(rec.kind, "vendor_comment")
+    if kind == "status_changed" and state == "closed":
+        kind = "case_closed"
+    if kind == "case_closed":
+        state = "closed"
+    if kind == "case_opened" and state in (None, "closed"):
+        state = "open"
+    data: dict[str, object] = dict(fields.as_dict())
+    if state:
+        data["state"] = state
+    summary = rec.summary
+    if kind == "status_changed" and fields.status:
+        summary = f"status: {fields.status}"
+    events = []
+    notes = []
+    if before is not None:
+        if before.state == "closed" and state in ("open", "pending_customer"):
+            events.append(Event(case, at, "case_reopened", "vendor", message_id, "case reopened"))
+        if fields.priority and before.priority and fields.priority != before.priority:
+            events.append(
+                Event(
+                    case,
+                    at,
+                    "priority_changed",
+                    "vendor",
+                    message_id,
+                    f"priority {before.priority} -> {fields.priority}",
+                    {"priority": fields.priority},
+                )
+            )
+        for name, value in fields.as_dict().items():
+            old = getattr(before, name, None)
+            if name not in _MUTABLE and old and value != old:
+                notes.append(f"case {case}: {name} {old!r} -> {value!r} (the later mail wins)")
+        if (
+            kind == "vendor_comment"
+            and fields.status
+            and before.status
+            and fields.status != before.status
+        ):
+            events.append(
+                Event(case, at, "status_changed", "vendor", message_id, f"status: {fields.status}",
+                      {"status": fields.status, **({"state": state} if state else {})})
+            )
+            data.pop("status", None)
+            data.pop("state", None)
+    events.insert(0, Event(case, at, kind, "vendor", message_id, summary, data))
+    return Outcome(events=tuple(events), links=links, keys=rec.thread_keys, notes=tuple(notes))
+
+
+def _list(rec: Recognition, at: datetime, message_id: str | None, config: Config) -> Outcome:
+    numbers = list(rec.cases)
+    if rec.record_case and rec.record_case not in numbers:
+        numbers.insert(0, rec.record_case)
+    if not numbers:
+        return Outcome(ignored="list post citing no case")
+    actor = "pm" if rec.sender and config.is_pm(rec.sender) else "list"
+    events = []
+    for n in numbers:
+        if n == rec.record_case:
+            events.append(Event(n, at, "case_of_record", actor, message_id, rec.summary))
+        else:
+            events.append(Event(n, at, "list_mention", "list", message_id, rec.summary))
+    if rec.record_case:
+        links = [Link.of(rec.record_case, n, "case of record") for n in numbers if n != rec.record_case]
+    else:
+        links = _pairs(numbers, "cited together on a list") if len(numbers) > 1 else []
+    return Outcome(events=tuple(events), links=tuple(links))
+
+
+_FIELD_NAMES = tuple(CaseFields.__dataclass_fields__)
+
+
+def visible(events: Iterable[Event]) -> bool:
+    """A case is known once any mail other than a vendor mailing names it."""
+    return any(not e.data.get("newsletter") for e in events)
+
+
+def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -> Case:
+    """The case its events make (events in time order; ties keep their given order)."""
+    case = Case(number=number, related=tuple(sorted(set(related))))
+    values: dict[str, object] = {}
+    state = "unknown"
+    source = "list"
+    record = False
+    opened = None
+    last_response = None
+    for event in sorted(events, key=lambda e: e.at):
+        data = event.data
+        for name in _FIELD_NAMES:
+            if data.get(name) is not None:
+                values[name] = data[name]
+        if "state" in data:
+            state = str(data["state"])
+        elif event.kind == "case_closed":
+            state = "closed"
+        if event.actor in ("vendor", "member", "pm") and not data.get("newsletter"):
+            if event.kind not in ("case_of_record", "list_mention"):
+                source = "vendor"
+        if event.kind == "case_of_record":
+            record = True
+        if event.kind == "case_opened" and opened is None:
+            opened = event.at
+        if event.actor == "vendor" and event.kind in VENDOR_RESPONSES:
+            last_response = event.at
+    return replace(
+        case,
+        state=state,
+        source=source,
+        case_of_record=record,
+        opened_at=opened,
+        last_vendor_response_at=last_response,
+        **{k: v for k, v in values.items() if k in _FIELD_NAMES},  # type: ignore[arg-type]
+    )
