@@ -213,5 +213,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("internal error")
         print(f"casewatch: internal error (a bug): please report it at {ISSUES_URL}", file=sys.stderr)
         return EXIT_BUG
-
-

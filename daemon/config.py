@@ -295,9 +295,7 @@ def _describe(tp: Any) -> str:
         return "a table of strings"
     if origin in (types.UnionType, typing.Union):
         return " or ".join(_describe(a) for a in typing.get_args(tp) if a is not type(None))
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
-        tp, str(tp)
-    )
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(tp, str(tp))
 
 
 def _convert(tp: Any, value: Any, key: str, problems: list[Problem]) -> Any:
@@ -349,9 +347,7 @@ def _build(cls: type[T], table: dict[str, Any], prefix: str, problems: list[Prob
     missing = [
         n
         for n, f in fields.items()
-        if f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-        and n not in kwargs
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and n not in kwargs
     ]
     for name in missing:
         key = f"{prefix}.{name}" if prefix else name
@@ -385,9 +381,7 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
         )
     if "@" not in cfg.outbound.from_address:
         problems.append(
-            Problem(
-                "outbound.from_address", "must be an e-mail address", "e.g. casewatch@example.org"
-            )
+            Problem("outbound.from_address", "must be an e-mail address", "e.g. casewatch@example.org")
         )
     if cfg.mailbox.security not in ("tls", "starttls", "plain"):
         problems.append(

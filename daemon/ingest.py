@@ -221,8 +221,6 @@ def ingest(
     return total
 
 
-
-
 def poll_imap(store: Store, config: Config, password: str | None = None) -> Counts:
     """One pass over the configured IMAP folders: everything above each cursor."""
     from daemon.config import secret

@@ -153,15 +153,17 @@ def _vendor(
             old = getattr(before, name, None)
             if name not in _MUTABLE and old and value != old:
                 notes.append(f"case {case}: {name} {old!r} -> {value!r} (the later mail wins)")
-        if (
-            kind == "vendor_comment"
-            and fields.status
-            and before.status
-            and fields.status != before.status
-        ):
+        if kind == "vendor_comment" and fields.status and before.status and fields.status != before.status:
             events.append(
-                Event(case, at, "status_changed", "vendor", message_id, f"status: {fields.status}",
-                      {"status": fields.status, **({"state": state} if state else {})})
+                Event(
+                    case,
+                    at,
+                    "status_changed",
+                    "vendor",
+                    message_id,
+                    f"status: {fields.status}",
+                    {"status": fields.status, **({"state": state} if state else {})},
+                )
             )
             data.pop("status", None)
             data.pop("state", None)
@@ -215,9 +217,12 @@ def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -
             state = str(data["state"])
         elif event.kind == "case_closed":
             state = "closed"
-        if event.actor in ("vendor", "member", "pm") and not data.get("newsletter"):
-            if event.kind not in ("case_of_record", "list_mention"):
-                source = "vendor"
+        if (
+            event.actor in ("vendor", "member", "pm")
+            and not data.get("newsletter")
+            and event.kind not in ("case_of_record", "list_mention")
+        ):
+            source = "vendor"
         if event.kind == "case_of_record":
             record = True
         if event.kind == "case_opened" and opened is None:

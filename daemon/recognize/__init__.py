@@ -15,7 +15,7 @@ from daemon.model import CaseFields, Recognition
 from daemon.recognize import casenumbers
 from daemon.recognize.classify import is_vendor_address, list_name, matches, noise_kind
 from daemon.recognize.fields import clean_subject, vendor_fields
-from daemon.recognize.parse import Mail, Unparseable, parse
+from daemon.recognize.parse import Address, Mail, Unparseable, parse
 from daemon.recognize.quotes import new_text
 
 __all__ = ["Mail", "Unparseable", "parse", "recognize", "recognize_mail"]
@@ -33,8 +33,8 @@ def recognize(raw: bytes, config: Config) -> Recognition:
 
 
 def _summary(text: str, limit: int = 160) -> str:
-    for line in text.splitlines():
-        line = line.strip()
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
         if len(line) > 3 and not _SUMMARY_SKIP.match(line):
             return line if len(line) <= limit else line[: limit - 1] + "…"
     return ""
@@ -48,7 +48,8 @@ def _vendor_kind(mail: Mail, subject: str, fields: CaseFields, config: Config) -
     if matches(r.escalation_ack_subjects, subject):
         return "escalation_ack"
     if matches(r.closed_subjects, subject) or (
-        fields.status and matches(r.closed_statuses, fields.status)
+        fields.status
+        and matches(r.closed_statuses, fields.status)
         and matches(r.status_subjects + r.closed_subjects, subject)
     ):
         return "closed"
@@ -134,7 +135,7 @@ def _vendor(mail: Mail, subject: str, thread_keys: list[str], config: Config) ->
 
 
 def _member(
-    mail: Mail, subject: str, vendor_recipients: list, thread_keys: list[str], config: Config
+    mail: Mail, subject: str, vendor_recipients: list[Address], thread_keys: list[str], config: Config
 ) -> Recognition:
     r = config.recognize
     text = new_text(mail.text)
@@ -144,8 +145,10 @@ def _member(
     )
     in_subject = casenumbers.in_context(subject)
     cited = in_subject + [n for n in casenumbers.in_context(text) if n not in in_subject]
-    if to_escalation or matches(r.escalation_phrases, subject) or re.search(
-        r"\b(?:please|kindly|request(?:ing)?|like to|want to)\s+(?:to\s+)?escalat", text, re.I
+    if (
+        to_escalation
+        or matches(r.escalation_phrases, subject)
+        or re.search(r"\b(?:please|kindly|request(?:ing)?|like to|want to)\s+(?:to\s+)?escalat", text, re.I)
     ):
         kind = "escalation_request"
     elif matches(r.update_request_phrases, text):

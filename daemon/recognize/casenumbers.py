@@ -18,8 +18,15 @@ _NUM = r"(?<![\w\-/.])\d{6,8}(?![\w\-]|[./]\d)"
 _SEP = r"(?:(?:\s*[,;/&+]\s*)+(?:and\s+|or\s+)?|\s+(?:and|or)\s+)"
 _FILL = r"(?:\s|[:#.]|\b(?:case|cases|no|nos|number|numbers|nr|is|was|id)\b)*"
 _CONTEXT = re.compile(
-    r"(?:\b(?:sf|salesforce|cases?|case\s+of\s+record)\b|#)" + _FILL
-    + r"(" + _NUM + r"(?:" + _SEP + r"#?\s*" + _NUM + r")*)",
+    r"(?:\b(?:sf|salesforce|cases?|case\s+of\s+record)\b|#)"
+    + _FILL
+    + r"("
+    + _NUM
+    + r"(?:"
+    + _SEP
+    + r"#?\s*"
+    + _NUM
+    + r")*)",
     re.IGNORECASE,
 )
 _BARE = re.compile(_NUM)

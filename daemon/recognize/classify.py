@@ -46,9 +46,7 @@ def matches(patterns: tuple[str, ...], text: str) -> bool:
 
 def is_vendor_address(addr: Address, config: Config) -> bool:
     domain = addr.domain
-    return bool(domain) and any(
-        domain == d or domain.endswith("." + d) for d in config.vendor.sender_domains
-    )
+    return bool(domain) and any(domain == d or domain.endswith("." + d) for d in config.vendor.sender_domains)
 
 
 def noise_kind(mail: Mail, config: Config, vendor: bool) -> tuple[str, str] | None:

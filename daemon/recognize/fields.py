@@ -91,7 +91,7 @@ def clean_subject(subject: str) -> str:
 
 
 def title_from_subject(subject: str) -> str | None:
-    """"Case N has been created: T", "Case # N: T has been updated", "Case N - T - Closed"."""
+    """ "Case N has been created: T", "Case # N: T has been updated", "Case N - T - Closed"."""
     subject = clean_subject(subject)
     match = _SUBJECT_CASE.search(subject)
     if not match or _STATUS_IN_SUBJECT.search(subject):
@@ -137,9 +137,9 @@ def institution_from(account: str | None, text: str, owner: str | None, config: 
             if lowered in (inst.code.lower(), inst.name.lower()):
                 return inst.code
     if owner and "@" in owner:
-        inst = config.institution_for_domain(owner.rpartition("@")[2])
-        if inst:
-            return inst.code
+        by_domain = config.institution_for_domain(owner.rpartition("@")[2])
+        if by_domain:
+            return by_domain.code
     return None
 
 

@@ -8,10 +8,12 @@ addresses and identifiers the recognizers need.
 
 from __future__ import annotations
 
+import contextlib
+import email.errors
 import email.header
-import email.utils
 import email.message
 import email.policy
+import email.utils
 import html
 import logging
 import re
@@ -87,10 +89,8 @@ def decode_header(value: Any) -> str:
         return ""
     text = str(value)
     if "=?" in text:
-        try:
+        with contextlib.suppress(ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
             text = str(email.header.make_header(email.header.decode_header(text)))
-        except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
-            pass
     return _WS.sub(" ", text).strip()
 
 
@@ -108,8 +108,8 @@ def _addresses(values: tuple[str, ...]) -> tuple[Address, ...]:
         pairs = email.utils.getaddresses([v[:4096] for v in values])
     except (ValueError, TypeError, IndexError, RecursionError):
         pairs = []
-    for name, addr in pairs:
-        addr = addr.strip().lower()
+    for name, raw_addr in pairs:
+        addr = raw_addr.strip().lower()
         if addr or name:
             out.append(Address(decode_header(name), addr))
     return tuple(out)
@@ -122,8 +122,6 @@ def _date(value: str) -> tuple[datetime | None, datetime | None]:
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None, None
-    if parsed is None:
         return None, None
     if parsed.tzinfo is None:
         return None, parsed
@@ -144,7 +142,29 @@ class _HtmlText(HTMLParser):
     """HTML to text: block elements end lines, table cells become ``a: b`` pairs."""
 
     BLOCKS = frozenset(
-        "p div br tr li h1 h2 h3 h4 h5 h6 table blockquote pre hr ul ol dl dt dd section".split()
+        [
+            "p",
+            "div",
+            "br",
+            "tr",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "table",
+            "blockquote",
+            "pre",
+            "hr",
+            "ul",
+            "ol",
+            "dl",
+            "dt",
+            "dd",
+            "section",
+        ]
     )
     SKIP = frozenset(("script", "style", "head", "title"))
 

@@ -234,8 +234,7 @@ class ImapSource:
                     last = cursor.last_uid
                 else:
                     log.warning(
-                        "IMAP folder %s: UIDVALIDITY changed from %d to %d; reading it again "
-                        "from the start",
+                        "IMAP folder %s: UIDVALIDITY changed from %d to %d; reading it again from the start",
                         folder,
                         cursor.uidvalidity,
                         uidvalidity,
@@ -265,9 +264,7 @@ class ImapSource:
                     if uid in found
                 ),
                 failures=tuple(
-                    FetchFailure(
-                        origin=f"imap:{folder}:{uid}", reason=failed[uid], folder=folder, uid=uid
-                    )
+                    FetchFailure(origin=f"imap:{folder}:{uid}", reason=failed[uid], folder=folder, uid=uid)
                     for uid in chunk
                     if uid in failed
                 ),

@@ -152,8 +152,16 @@ class Store:
             "INSERT INTO events (case_number, at, kind, actor, message_key, message_id, summary, data)"
             " VALUES (?,?,?,?,?,?,?,?)",
             [
-                (e.case, _iso(e.at), e.kind, e.actor, message_key, e.message_id, e.summary,
-                 json.dumps(e.data, sort_keys=True, default=str))
+                (
+                    e.case,
+                    _iso(e.at),
+                    e.kind,
+                    e.actor,
+                    message_key,
+                    e.message_id,
+                    e.summary,
+                    json.dumps(e.data, sort_keys=True, default=str),
+                )
                 for e in events
             ],
         )
@@ -172,9 +180,7 @@ class Store:
 
     def case_for_keys(self, keys: Sequence[str]) -> str | None:
         for key in keys:
-            row = self.conn.execute(
-                "SELECT case_number FROM thread_keys WHERE key = ?", (key,)
-            ).fetchone()
+            row = self.conn.execute("SELECT case_number FROM thread_keys WHERE key = ?", (key,)).fetchone()
             if row:
                 return str(row[0])
         return None
@@ -191,15 +197,16 @@ class Store:
         return None
 
     def events(self, case: str, until: datetime | None = None) -> list[Event]:
-        sql = "SELECT case_number, at, kind, actor, message_id, summary, data FROM events WHERE case_number = ?"
+        sql = (
+            "SELECT case_number, at, kind, actor, message_id, summary, data FROM events WHERE case_number = ?"
+        )
         args: list[Any] = [case]
         if until is not None:
             sql += " AND at <= ?"
             args.append(_iso(until))
         rows = self.conn.execute(sql + " ORDER BY at, id", args)
         return [
-            Event(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
-            for r in rows
+            Event(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows
         ]
 
     def related(self, case: str) -> list[str]:
@@ -214,7 +221,13 @@ class Store:
         case = project(number, events, self.related(number))
         self.conn.execute(
             "INSERT OR REPLACE INTO cases (number, visible, state, json, updated_at) VALUES (?,?,?,?,?)",
-            (number, int(visible(events)), case.state, _case_to_json(case), _iso(datetime.now(UTC))),
+            (
+                number,
+                int(visible(events)),
+                case.state,
+                _case_to_json(case),
+                _iso(datetime.now(UTC)),
+            ),
         )
         return case
 
@@ -249,7 +262,9 @@ class Store:
         )
 
     def health(self) -> dict[str, Any]:
-        one = lambda sql: self.conn.execute(sql).fetchone()  # noqa: E731
+        def one(sql: str) -> Any:
+            return self.conn.execute(sql).fetchone()
+
         runs = {r[0]: (r[1], r[2]) for r in self.conn.execute("SELECT name, at, detail FROM runs")}
         return {
             "messages": one("SELECT count(*) FROM messages")[0],
