@@ -1,0 +1,123 @@
+"""Acceptance checks against ../shared (when present): run by .ci/run, not by pytest.
+
+1. ``ingest ../shared/samples`` then ``cases --json`` / ``show --json`` give exactly the
+   cases and fields of ``samples/expected.json`` (its ``due`` part belongs to the policy
+   engine and is checked once that exists);
+2. every message of ``../shared/corpus`` is stored, ignored or quarantined: no traceback,
+   and the counts add up.
+
+Usage: python scripts/check_shared.py [SHARED_DIR]   (exit 1 on any failure)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from daemon.cli import main
+
+EVENT_COUNTS = {
+    "vendor_comments": ("vendor_comment",),
+    "member_comments": ("member_comment", "update_requested"),
+    "list_mentions": ("list_mention",),
+}
+
+
+def run(config: Path, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["--config", str(config), *argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def check_case(number: str, want: dict[str, Any], got: dict[str, Any]) -> list[str]:
+    problems = []
+    kinds = [e["kind"] for e in got["events"]]
+    for key, value in want.items():
+        base = key.removesuffix("_min")
+        if base in EVENT_COUNTS:
+            n = sum(kinds.count(k) for k in EVENT_COUNTS[base])
+            if (key.endswith("_min") and n < value) or (not key.endswith("_min") and n != value):
+                problems.append(f"{number}: {key} expected {value}, got {n}")
+        elif key == "escalation_requested":
+            if ("escalation_requested" in kinds) != value:
+                problems.append(f"{number}: escalation_requested expected {value}")
+        elif key == "related_includes":
+            missing = set(value) - set(got["related"])
+            if missing:
+                problems.append(f"{number}: related lacks {sorted(missing)}")
+        elif got.get(key) != value:
+            problems.append(f"{number}: {key} expected {value!r}, got {got.get(key)!r}")
+    return problems
+
+
+def check_samples(samples: Path, tmp: Path) -> list[str]:
+    config = tmp / "samples.toml"
+    config.write_text(f'[state]\ndb = "{tmp / "samples.db"}"\n')
+    expected = json.loads((samples / "expected.json").read_text())
+    code, out, err = run(config, "ingest", str(samples))
+    problems = [f"ingest exit {code}: {err}"] if code else []
+    if "Traceback" in err:
+        problems.append(f"traceback while ingesting samples:\n{err}")
+    code, out, _ = run(config, "cases", "--json")
+    got = {c["case"]: c for c in json.loads(out)}
+    if set(got) != set(expected["cases"]):
+        problems.append(f"cases differ: missing {sorted(set(expected['cases']) - set(got))}, "
+                        f"extra {sorted(set(got) - set(expected['cases']))}")
+    for number in expected.get("not_cases", []):
+        if number in got:
+            problems.append(f"{number} must not be a case")
+    for number, want in expected["cases"].items():
+        if number in got:
+            _, shown, _ = run(config, "show", number, "--json")
+            problems += check_case(number, want, json.loads(shown))
+    print(f"samples: {len(got)} cases, {len(problems)} problem(s)")
+    return problems
+
+
+def check_corpus(corpus: Path, tmp: Path) -> list[str]:
+    config = tmp / "corpus.toml"
+    config.write_text(f'[state]\ndb = "{tmp / "corpus.db"}"\n')
+    files = [p for p in corpus.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    code, out, err = run(config, "ingest", "--json", str(corpus))
+    problems = []
+    if code != 0:
+        problems.append(f"corpus ingest exit {code}")
+    if "Traceback" in err or "internal error" in err:
+        problems.append("traceback or internal error while ingesting the corpus:\n" + err[-4000:])
+    counts = json.loads(out) if code == 0 else {}
+    if counts:
+        accounted = sum(counts[k] for k in ("ingested", "duplicates", "ignored", "quarantined"))
+        if accounted != counts["read"] or counts["read"] < len(files):
+            problems.append(f"unaccounted messages: {counts} for {len(files)} files")
+    print(f"corpus: {len(files)} files, {counts}")
+    return problems
+
+
+def main_check(shared: Path) -> int:
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if (shared / "samples" / "expected.json").exists():
+            problems += check_samples(shared / "samples", tmp)
+        else:
+            print(f"no samples under {shared}: skipped")
+        if (shared / "corpus").is_dir():
+            problems += check_corpus(shared / "corpus", tmp)
+        else:
+            print(f"no corpus under {shared}: skipped")
+    for p in problems:
+        print(f"FAIL {p}")
+    print("shared checks: " + ("ok" if not problems else f"{len(problems)} failure(s)"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    os.environ.pop("CASEWATCH_CONFIG", None)
+    sys.exit(main_check(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared")))

@@ -1,0 +1,66 @@
+"""Hypothesis: the recognizers never raise on any input, only ``Unparseable``."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from daemon.config import Config
+from daemon.recognize import Unparseable, recognize
+from daemon.recognize.casenumbers import in_context
+from daemon.recognize.parse import html_to_text
+
+CONFIG = Config()
+HEADER_NAMES = st.sampled_from(
+    ["From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+     "Content-Type", "Content-Transfer-Encoding", "List-Id", "Auto-Submitted", "Sender",
+     "X-SFDC-EntityId", "Precedence", "Received", "Return-Path", "MIME-Version"]
+)
+SNIPPETS = st.sampled_from(
+    ["Case 10712345", "=?utf-8?b?Q2FzZQ==?=", "=?x-unknown?q?=FF?=", "multipart/mixed; boundary=b",
+     "text/html; charset=bogus", "base64", "quoted-printable", "<a@b>", "support@proquest.com",
+     "thread::abcdefgh::", "\x00", "\r", "--b\n", "auto-replied", "list", "Priority: High"]
+)
+
+
+def _settings() -> settings:
+    return settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_settings()
+@given(st.binary(max_size=4000))
+def test_any_bytes_recognized_or_unparseable(data: bytes) -> None:
+    try:
+        rec = recognize(data, CONFIG)
+    except Unparseable:
+        return
+    assert rec.family in {"vendor", "member", "list", "noise", "other"}
+
+
+@_settings()
+@given(
+    st.lists(st.tuples(HEADER_NAMES, st.one_of(SNIPPETS, st.text(max_size=80))), max_size=12),
+    st.lists(st.one_of(SNIPPETS, st.text(max_size=200)), max_size=10),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+)
+def test_mail_shaped_input_never_raises(
+    headers: list[tuple[str, str]], body: list[str], newline: str
+) -> None:
+    text = newline.join(f"{k}: {v}" for k, v in headers) + newline * 2 + newline.join(body)
+    try:
+        rec = recognize(text.encode("utf-8", "surrogatepass"), CONFIG)
+    except Unparseable:
+        return
+    assert all(len(n) == 8 and n.isdigit() for n in rec.cases)
+
+
+@_settings()
+@given(st.text(max_size=2000))
+def test_case_numbers_are_always_eight_digits(text: str) -> None:
+    assert all(len(n) == 8 and n.isdigit() for n in in_context(text))
+
+
+@_settings()
+@given(st.text(max_size=2000))
+def test_html_to_text_never_raises(markup: str) -> None:
+    assert isinstance(html_to_text(markup), str)
