@@ -1,0 +1,79 @@
+"""The command line: every command documented, user mistakes exit 2 without a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import COMMANDS, main
+from tests import mailmaker
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[state]\ndb = "{tmp_path / "cw.db"}"\n')
+    return path
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_has_help_and_is_in_the_readme(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"]) == 0
+    assert len(capsys.readouterr().out) > 40
+    assert f"casewatch {command}" in README.read_text()
+
+
+def test_ingest_then_cases_and_show(cfg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "m.eml").write_bytes(mailmaker.created())
+    assert main(["--config", str(cfg), "ingest", str(tmp_path / "m.eml")]) == 0
+    assert capsys.readouterr().out.strip() == "ingested 1, duplicates 0, ignored 0, quarantined 0"
+    assert main(["--config", str(cfg), "cases", "--json"]) == 0
+    (case,) = json.loads(capsys.readouterr().out)
+    assert (case["case"], case["institution"], case["owner"], case["priority"], case["state"]) == (
+        "10712345", "WWU", "jdoe@wwu.edu", "normal", "open")
+    assert main(["--config", str(cfg), "show", "10712345", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [e["kind"] for e in shown["events"]] == ["case_opened"]
+    assert shown["events"][0]["at"] == "2026-10-05T17:12:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["ingest", "/no/such/path"], "no such file or folder: /no/such/path"),
+        (["show", "10799999"], "no case 10799999"),
+        (["show", "abc"], "not a case number"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_user_mistakes_exit_2_without_traceback(
+    cfg: Path, argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(cfg), *argv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err
+    assert "Traceback" not in err
+
+
+def test_poll_without_a_mailbox_reads_nothing(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(cfg), "poll", "--once"]) == 0
+    assert "nothing to read" in capsys.readouterr().out
+
+
+def test_status_counts(cfg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "m.eml").write_bytes(mailmaker.created())
+    (mail / "bad.eml").write_bytes(b"")
+    main(["--config", str(cfg), "ingest", str(mail)])
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "status", "--json"]) == 0
+    health = json.loads(capsys.readouterr().out)
+    assert (health["messages"], health["quarantined"], health["cases"]) == (1, 1, 1)
+    assert health["last_ingest"] is not None

@@ -1,0 +1,116 @@
+"""The pure timeline: what a recognition adds, and the case its events project to."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from daemon.config import Config
+from daemon.model import Case, CaseFields, Event, Link, Recognition
+from daemon.timeline import interpret, project, state_of, visible
+
+AT = datetime(2026, 10, 6, 14, 40, tzinfo=UTC)
+CFG = Config()
+
+
+def vendor(kind: str, **fields: str) -> Recognition:
+    return Recognition("vendor", kind, cases=("10712345",), fields=CaseFields(**fields))
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [("Pending Customer Input", "pending_customer"), ("Awaiting Customer Response", "pending_customer"),
+     ("Closed", "closed"), ("Resolved", "closed"), ("In Progress - Tier 2", "open"), ("New", "open"),
+     (None, None)],
+)
+def test_state_of_vendor_status(status: str | None, state: str | None) -> None:
+    assert state_of(status, CFG) == state
+
+
+@pytest.mark.parametrize(
+    ("rec", "kinds"),
+    [
+        (vendor("created", status="New"), ["case_opened"]),
+        (vendor("comment"), ["vendor_comment"]),
+        (vendor("status", status="Pending Customer Input"), ["status_changed"]),
+        (vendor("status", status="Closed"), ["case_closed"]),
+        (vendor("closed", status="Closed"), ["case_closed"]),
+        (vendor("escalation_ack"), ["escalation_acknowledged"]),
+        (vendor("pending_reminder"), ["pending_customer_reminder"]),
+        (vendor("survey"), ["survey_invited"]),
+        (Recognition("member", "update_request", cases=("10712345",)), ["update_requested"]),
+        (Recognition("member", "escalation_request", cases=("10712345",)), ["escalation_requested"]),
+        (Recognition("member", "comment", cases=("10712345",)), ["member_comment"]),
+        (Recognition("list", "post", cases=("10712345", "10712350")), ["list_mention", "list_mention"]),
+        (Recognition("noise", "auto_reply", cases=()), []),
+        (Recognition("other", "other", cases=("10712345",)), []),
+    ],
+)
+def test_events_of_each_kind(rec: Recognition, kinds: list[str]) -> None:
+    out = interpret(rec, AT, "<m@x>", None, {}, CFG)
+    assert [e.kind for e in out.events] == kinds
+    assert bool(out.ignored) == (not kinds)
+
+
+def test_status_mail_on_a_closed_case_reopens_it() -> None:
+    before = Case("10712345", state="closed", status="Closed")
+    out = interpret(vendor("status", status="In Progress"), AT, None, None, {"10712345": before}, CFG)
+    assert [e.kind for e in out.events] == ["status_changed", "case_reopened"]
+
+
+def test_new_priority_is_a_priority_change() -> None:
+    before = Case("10712345", state="open", priority="normal")
+    out = interpret(vendor("comment", priority="high"), AT, None, None, {"10712345": before}, CFG)
+    assert [e.kind for e in out.events] == ["vendor_comment", "priority_changed"]
+
+
+def test_mail_citing_several_cases_links_them_and_is_not_folded() -> None:
+    rec = Recognition("member", "comment", cases=("10712345", "10712350", "10712360"))
+    out = interpret(rec, AT, None, None, {}, CFG)
+    assert [e.case for e in out.events] == ["10712345"]
+    assert set(out.links) == {Link("10712345", "10712350", "cited together"),
+                              Link("10712345", "10712360", "cited together")}
+
+
+def test_case_of_record_post() -> None:
+    rec = Recognition("list", "case_of_record", cases=("10712400", "10712350"), record_case="10712400")
+    out = interpret(rec, AT, None, None, {}, CFG)
+    assert [(e.case, e.kind) for e in out.events] == [("10712400", "case_of_record"),
+                                                      ("10712350", "list_mention")]
+    assert out.links == (Link("10712350", "10712400", "case of record"),)
+
+
+def test_vendor_mail_without_case_uses_the_resolved_one() -> None:
+    rec = Recognition("vendor", "comment", cases=())
+    assert interpret(rec, AT, None, None, {}, CFG).ignored
+    assert interpret(rec, AT, None, "10712345", {}, CFG).events[0].case == "10712345"
+
+
+def ev(kind: str, day: int, actor: str = "vendor", **data: object) -> Event:
+    return Event("10712345", datetime(2026, 10, day, tzinfo=UTC), kind, actor, None, "", dict(data))
+
+
+def test_projection_later_wins_and_tracks_responses() -> None:
+    events = [
+        ev("case_opened", 1, priority="normal", status="New", state="open", owner="a@wwu.edu"),
+        ev("vendor_comment", 2),
+        ev("status_changed", 3, status="Pending Customer Input", state="pending_customer"),
+        ev("update_requested", 4, actor="member"),
+        ev("priority_changed", 5, priority="high"),
+    ]
+    case = project("10712345", list(reversed(events)), ["10712400"])
+    assert (case.priority, case.status, case.state, case.source) == (
+        "high", "Pending Customer Input", "pending_customer", "vendor")
+    assert case.opened_at == datetime(2026, 10, 1, tzinfo=UTC)
+    assert case.last_vendor_response_at == datetime(2026, 10, 3, tzinfo=UTC)
+    assert case.related == ("10712400",)
+
+
+def test_list_only_case_and_newsletter_visibility() -> None:
+    mention = ev("list_mention", 1, actor="list")
+    news = ev("list_mention", 1, newsletter=True)
+    assert project("10712345", [mention]).source == "list"
+    assert project("10712345", [mention]).state == "unknown"
+    assert visible([mention])
+    assert not visible([news])
