@@ -68,8 +68,10 @@ def check_samples(samples: Path, tmp: Path) -> list[str]:
     code, out, _ = run(config, "cases", "--json")
     got = {c["case"]: c for c in json.loads(out)}
     if set(got) != set(expected["cases"]):
-        problems.append(f"cases differ: missing {sorted(set(expected['cases']) - set(got))}, "
-                        f"extra {sorted(set(got) - set(expected['cases']))}")
+        problems.append(
+            f"cases differ: missing {sorted(set(expected['cases']) - set(got))}, "
+            f"extra {sorted(set(got) - set(expected['cases']))}"
+        )
     for number in expected.get("not_cases", []):
         if number in got:
             problems.append(f"{number} must not be a case")

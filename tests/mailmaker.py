@@ -39,13 +39,24 @@ def message(
     return msg.as_bytes()
 
 
-def created(case: str = "10712345", *, priority: str = "Normal", account: str = "01ALLIANCE_WWU",
-            contact: str = "Jane Doe (jdoe@wwu.edu)", date: str = "Mon, 05 Oct 2026 17:12:00 +0000",
-            token: str = "thread::abcDEF123456::", message_id: str | None = None) -> bytes:
+def created(
+    case: str = "10712345",
+    *,
+    priority: str = "Normal",
+    account: str = "01ALLIANCE_WWU",
+    contact: str = "Jane Doe (jdoe@wwu.edu)",
+    date: str = "Mon, 05 Oct 2026 17:12:00 +0000",
+    token: str = "thread::abcDEF123456::",
+    message_id: str | None = None,
+) -> bytes:
     body = (
         f'Your case {case} "Overdue notices not sent" has been received.\n\n'
         f"Priority: {priority}\nAsset: Alma\nCategory: Fulfillment\nSub-Category: Letters\n"
         f"Status: New\nContact: {contact}\nAccount: {account}\n\nDescription:\nNo notices.\n\n{token}\n"
     )
-    return message(subject=f"Case {case} has been created: Overdue notices not sent [ {token} ]",
-                   body=body, date=date, message_id=message_id)
+    return message(
+        subject=f"Case {case} has been created: Overdue notices not sent [ {token} ]",
+        body=body,
+        date=date,
+        message_id=message_id,
+    )

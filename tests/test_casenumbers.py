@@ -35,8 +35,14 @@ def test_numbers_in_context(text: str, expected: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("digits", "expected"),
-    [("170445", "00170445"), ("0712345", "00712345"), ("10712345", "10712345"), ("12345", None),
-     ("123456789", None), ("20261105", None)],
+    [
+        ("170445", "00170445"),
+        ("0712345", "00712345"),
+        ("10712345", "10712345"),
+        ("12345", None),
+        ("123456789", None),
+        ("20261105", None),
+    ],
 )
 def test_normalize_pads_to_eight_digits(digits: str, expected: str | None) -> None:
     assert normalize(digits) == expected

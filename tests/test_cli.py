@@ -36,7 +36,12 @@ def test_ingest_then_cases_and_show(cfg: Path, tmp_path: Path, capsys: pytest.Ca
     assert main(["--config", str(cfg), "cases", "--json"]) == 0
     (case,) = json.loads(capsys.readouterr().out)
     assert (case["case"], case["institution"], case["owner"], case["priority"], case["state"]) == (
-        "10712345", "WWU", "jdoe@wwu.edu", "normal", "open")
+        "10712345",
+        "WWU",
+        "jdoe@wwu.edu",
+        "normal",
+        "open",
+    )
     assert main(["--config", str(cfg), "show", "10712345", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert [e["kind"] for e in shown["events"]] == ["case_opened"]

@@ -232,9 +232,7 @@ def test_example_has_a_comment_line_above_every_key_of_a_section() -> None:
     """In each [section] every key, set or commented out, has its own comment just above."""
     rows = classify(EXAMPLE.read_text(encoding="utf-8"))
     hints = typing.get_type_hints(Config)
-    sections = {
-        f.name for f in dataclasses.fields(Config) if dataclasses.is_dataclass(hints[f.name])
-    }
+    sections = {f.name for f in dataclasses.fields(Config) if dataclasses.is_dataclass(hints[f.name])}
 
     without_comment = [
         f"{section}.{toml.split('=')[0].strip()}"
@@ -267,9 +265,7 @@ def test_file_with_only_the_contract_keys_is_valid(tmp_path: Path) -> None:
 
     assert cfg.consortium.timezone == "America/Los_Angeles"
     assert cfg.state.db == "state/casewatch.db"
-    assert cfg.institutions == (
-        config.Institution("WWU", "Western Washington University", ("wwu.edu",)),
-    )
+    assert cfg.institutions == (config.Institution("WWU", "Western Washington University", ("wwu.edu",)),)
     assert cfg.program_managers == (
         config.ProgramManager("Maria Lopez", "mlopez@orbiscascade.org", ("fulfillment",)),
     )
@@ -463,9 +459,7 @@ transport = "pigeon"
         ),
     ],
 )
-def test_bad_value_is_one_problem_naming_its_key(
-    tmp_path: Path, text: str, key: str, message: str
-) -> None:
+def test_bad_value_is_one_problem_naming_its_key(tmp_path: Path, text: str, key: str, message: str) -> None:
     problems = problems_of(tmp_path, text)
 
     assert keys_of(problems) == [key]
@@ -515,9 +509,7 @@ def test_cli_check_config_reports_every_problem_and_exits_2(
     assert "Traceback" not in out + err
 
 
-def test_cli_check_config_on_a_good_file_exits_0(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_check_config_on_a_good_file_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from daemon import cli
 
     code = cli.main(["--config", str(EXAMPLE), "check-config"])

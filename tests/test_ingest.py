@@ -49,7 +49,8 @@ def test_same_message_id_with_other_bytes_is_a_duplicate(store: Store) -> None:
 def test_message_without_message_id_is_keyed_by_its_bytes() -> None:
     data = b"From: a@b.c\nSubject: x\n\nbody\n"
     key, sha = dedup_keys(data)
-    assert key == sha and key.startswith("sha:")
+    assert key == sha
+    assert key.startswith("sha:")
     assert dedup_keys(b"From: a@b.c\nMessage-ID:\n <x@y>\n\nb")[0] == "mid:x@y"
 
 
@@ -71,8 +72,11 @@ def test_bad_message_is_quarantined_with_bytes_and_reason_and_the_batch_goes_on(
 
 def test_noise_is_stored_but_changes_no_case(store: Store) -> None:
     ooo = mailmaker.message(
-        sender="Jane Doe <jdoe@wwu.edu>", to="casewatch@orbiscascade.org", cc=None,
-        subject="Automatic reply: Case 10712345", body="Out of office.",
+        sender="Jane Doe <jdoe@wwu.edu>",
+        to="casewatch@orbiscascade.org",
+        cc=None,
+        subject="Automatic reply: Case 10712345",
+        body="Out of office.",
         headers={"Auto-Submitted": "auto-replied"},
     )
     counts = ingest(store, Config(), [raw(ooo)])
@@ -111,7 +115,8 @@ def test_fetch_failure_is_quarantined_once(store: Store) -> None:
 def test_thread_token_alone_finds_the_case(store: Store) -> None:
     token = "thread::tokOnly123456::"
     follow = mailmaker.message(
-        subject=f"Your case has an update [ {token} ]", body=f"A new comment has been added.\n\nPlease retry.\n{token}\n",
+        subject=f"Your case has an update [ {token} ]",
+        body=f"A new comment has been added.\n\nPlease retry.\n{token}\n",
         date="Wed, 07 Oct 2026 10:00:00 +0000",
     )
     ingest(store, Config(), [raw(mailmaker.created(token=token)), raw(follow)])
@@ -121,8 +126,11 @@ def test_thread_token_alone_finds_the_case(store: Store) -> None:
 
 def test_reply_to_a_known_vendor_message_finds_the_case(store: Store) -> None:
     reply = mailmaker.message(
-        sender="jdoe@wwu.edu", to="support@proquest.com", subject="RE: your question",
-        body="Here is the log you asked for.", date="Wed, 07 Oct 2026 10:00:00 +0000",
+        sender="jdoe@wwu.edu",
+        to="support@proquest.com",
+        subject="RE: your question",
+        body="Here is the log you asked for.",
+        date="Wed, 07 Oct 2026 10:00:00 +0000",
         headers={"In-Reply-To": "<orig@sfdc.net>"},
     )
     ingest(store, Config(), [raw(mailmaker.created(message_id="<orig@sfdc.net>")), raw(reply)])
@@ -132,7 +140,8 @@ def test_reply_to_a_known_vendor_message_finds_the_case(store: Store) -> None:
 def test_later_vendor_mail_wins_whatever_the_reading_order(tmp_path: Path) -> None:
     early = mailmaker.created(priority="Normal", date="Mon, 05 Oct 2026 17:00:00 +0000")
     late = mailmaker.message(
-        subject="Case 10712345 has been updated", body="Priority: High\nStatus: In Progress\n",
+        subject="Case 10712345 has been updated",
+        body="Priority: High\nStatus: In Progress\n",
         date="Tue, 06 Oct 2026 17:00:00 +0000",
     )
     results = []
@@ -156,7 +165,10 @@ def test_zoneless_date_is_read_in_the_consortium_zone_and_logged(
 
 
 def test_mbox_is_split_and_from_lines_unescaped() -> None:
-    data = b"From a@b Mon Oct  5 10:00:00 2026\nSubject: one\n\n>From here\n\nFrom c@d Mon Oct  5 11:00:00 2026\nSubject: two\n\nx\n"
+    data = (
+        b"From a@b Mon Oct  5 10:00:00 2026\nSubject: one\n\n>From here\n\n"
+        b"From c@d Mon Oct  5 11:00:00 2026\nSubject: two\n\nx\n"
+    )
     assert split_mbox(data) == [b"Subject: one\n\nFrom here\n\n", b"Subject: two\n\nx\n"]
 
 

@@ -12,14 +12,46 @@ from daemon.recognize.parse import html_to_text
 
 CONFIG = Config()
 HEADER_NAMES = st.sampled_from(
-    ["From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
-     "Content-Type", "Content-Transfer-Encoding", "List-Id", "Auto-Submitted", "Sender",
-     "X-SFDC-EntityId", "Precedence", "Received", "Return-Path", "MIME-Version"]
+    [
+        "From",
+        "To",
+        "Cc",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "List-Id",
+        "Auto-Submitted",
+        "Sender",
+        "X-SFDC-EntityId",
+        "Precedence",
+        "Received",
+        "Return-Path",
+        "MIME-Version",
+    ]
 )
 SNIPPETS = st.sampled_from(
-    ["Case 10712345", "=?utf-8?b?Q2FzZQ==?=", "=?x-unknown?q?=FF?=", "multipart/mixed; boundary=b",
-     "text/html; charset=bogus", "base64", "quoted-printable", "<a@b>", "support@proquest.com",
-     "thread::abcdefgh::", "\x00", "\r", "--b\n", "auto-replied", "list", "Priority: High"]
+    [
+        "Case 10712345",
+        "=?utf-8?b?Q2FzZQ==?=",
+        "=?x-unknown?q?=FF?=",
+        "multipart/mixed; boundary=b",
+        "text/html; charset=bogus",
+        "base64",
+        "quoted-printable",
+        "<a@b>",
+        "support@proquest.com",
+        "thread::abcdefgh::",
+        "\x00",
+        "\r",
+        "--b\n",
+        "auto-replied",
+        "list",
+        "Priority: High",
+    ]
 )
 
 

@@ -20,9 +20,15 @@ def vendor(kind: str, **fields: str) -> Recognition:
 
 @pytest.mark.parametrize(
     ("status", "state"),
-    [("Pending Customer Input", "pending_customer"), ("Awaiting Customer Response", "pending_customer"),
-     ("Closed", "closed"), ("Resolved", "closed"), ("In Progress - Tier 2", "open"), ("New", "open"),
-     (None, None)],
+    [
+        ("Pending Customer Input", "pending_customer"),
+        ("Awaiting Customer Response", "pending_customer"),
+        ("Closed", "closed"),
+        ("Resolved", "closed"),
+        ("In Progress - Tier 2", "open"),
+        ("New", "open"),
+        (None, None),
+    ],
 )
 def test_state_of_vendor_status(status: str | None, state: str | None) -> None:
     assert state_of(status, CFG) == state
@@ -69,15 +75,19 @@ def test_mail_citing_several_cases_links_them_and_is_not_folded() -> None:
     rec = Recognition("member", "comment", cases=("10712345", "10712350", "10712360"))
     out = interpret(rec, AT, None, None, {}, CFG)
     assert [e.case for e in out.events] == ["10712345"]
-    assert set(out.links) == {Link("10712345", "10712350", "cited together"),
-                              Link("10712345", "10712360", "cited together")}
+    assert set(out.links) == {
+        Link("10712345", "10712350", "cited together"),
+        Link("10712345", "10712360", "cited together"),
+    }
 
 
 def test_case_of_record_post() -> None:
     rec = Recognition("list", "case_of_record", cases=("10712400", "10712350"), record_case="10712400")
     out = interpret(rec, AT, None, None, {}, CFG)
-    assert [(e.case, e.kind) for e in out.events] == [("10712400", "case_of_record"),
-                                                      ("10712350", "list_mention")]
+    assert [(e.case, e.kind) for e in out.events] == [
+        ("10712400", "case_of_record"),
+        ("10712350", "list_mention"),
+    ]
     assert out.links == (Link("10712350", "10712400", "case of record"),)
 
 
@@ -101,7 +111,11 @@ def test_projection_later_wins_and_tracks_responses() -> None:
     ]
     case = project("10712345", list(reversed(events)), ["10712400"])
     assert (case.priority, case.status, case.state, case.source) == (
-        "high", "Pending Customer Input", "pending_customer", "vendor")
+        "high",
+        "Pending Customer Input",
+        "pending_customer",
+        "vendor",
+    )
     assert case.opened_at == datetime(2026, 10, 1, tzinfo=UTC)
     assert case.last_vendor_response_at == datetime(2026, 10, 3, tzinfo=UTC)
     assert case.related == ("10712400",)

@@ -186,16 +186,24 @@ def _list_post(mail: Mail, config: Config, name: str) -> Recognition:
     )
 
 
+_CLAUSE_END = re.compile(r"[.;!?](?:\s|$)|\n\s*\n|[,;]\s+(?:and|but)\s")
+
+
 def _record_case(text: str, config: Config) -> str | None:
     """The case named as case of record: the number nearest after the phrase, else before."""
     phrase = "|".join(f"(?:{p})" for p in config.recognize.case_of_record_phrases)
     for match in re.finditer(phrase, text, re.IGNORECASE):
-        after = casenumbers.in_context(text[match.end() : match.end() + 80])
-        if not after:
-            after = casenumbers.in_context("case " + text[match.end() : match.end() + 40])
-        if after:
-            return after[0]
-        before = casenumbers.in_context(text[max(0, match.start() - 100) : match.start()])
-        if before:
-            return before[-1]
+        # "case N as our case of record": the number just before, in the same clause
+        before = text[max(0, match.start() - 80) : match.start()]
+        clause = _CLAUSE_END.split(before)[-1]
+        cited = casenumbers.in_context(clause)
+        if cited:
+            tail = clause[clause.rfind(cited[-1].lstrip("0")) :]
+            if len(tail) <= 60:
+                return cited[-1]
+        # "the case of record: Case N", "the case of record is now N"
+        after = _CLAUSE_END.split(text[match.end() : match.end() + 80])[0]
+        cited = casenumbers.in_context(after) or casenumbers.in_context("case " + after[:40])
+        if cited:
+            return cited[0]
     return None

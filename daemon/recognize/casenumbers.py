@@ -16,7 +16,7 @@ from datetime import date
 
 _NUM = r"(?<![\w\-/.])\d{6,8}(?![\w\-]|[./]\d)"
 _SEP = r"(?:(?:\s*[,;/&+]\s*)+(?:and\s+|or\s+)?|\s+(?:and|or)\s+)"
-_FILL = r"(?:\s|[:#.]|\b(?:case|cases|no|nos|number|numbers|nr|is|was|id)\b)*"
+_FILL = r"(?:\s|[:#.(]|\b(?:case|cases|no|nos|number|numbers|nr|is|was|id|now|will\s+be)\b)*"
 _CONTEXT = re.compile(
     r"(?:\b(?:sf|salesforce|cases?|case\s+of\s+record)\b|#)"
     + _FILL

@@ -192,6 +192,8 @@ class _HtmlText(HTMLParser):
         elif tag in ("td", "th") and self.cells is not None:
             self.cells.append("".join(self.line))
             self.line = []
+        elif self.cells is not None and tag in self.BLOCKS:  # <p> inside a cell (Outlook)
+            self.line.append(" ")
         elif tag in self.BLOCKS:
             self._flush()
 
@@ -208,6 +210,8 @@ class _HtmlText(HTMLParser):
                 self.line = [" ".join(cells)]
             self.cells = None
             self._flush()
+        elif self.cells is not None and tag in self.BLOCKS:
+            self.line.append(" ")
         elif tag in self.BLOCKS:
             self._flush()
 
