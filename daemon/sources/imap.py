@@ -120,6 +120,7 @@ class ImapSource:
         self.mailbox = mailbox
         self._password = password
         self._client: Any = None
+        self._broken = False  # the connection failed: close it without a LOGOUT
         self.port = mailbox.port or DEFAULT_PORTS.get(mailbox.security, 993)
 
     def __repr__(self) -> str:
@@ -186,17 +187,19 @@ class ImapSource:
                     client.shutdown()
             raise self._error(step, e) from e
         self._client = client
+        self._broken = False
 
     def close(self) -> None:
         """Log out, ignoring errors (the connection may already be gone)."""
         client, self._client = self._client, None
         if client is None:
             return
-        try:
-            client.logout()
-        except Exception:
+        if not self._broken:
             with contextlib.suppress(Exception):
-                client.shutdown()
+                client.logout()
+                return
+        with contextlib.suppress(Exception):
+            client.shutdown()
 
     def _fetch(self, uids: list[int]) -> dict[int, Fetched]:
         try:
@@ -242,6 +245,7 @@ class ImapSource:
             # "n:*" always matches the highest UID, even one <= last: filter.
             answered = client.search(["UID", f"{last + 1}:*"])
         except (IMAPClient.Error, OSError, KeyError, ValueError) as e:
+            self._broken = isinstance(e, IMAPClient.AbortError | OSError)
             raise self._error(f"reading folder {folder!r}", e) from e
         uids = sorted({int(uid) for uid in answered if int(uid) > last})
         size = max(1, mb.batch_size)
@@ -250,6 +254,7 @@ class ImapSource:
             try:
                 found, failed = fetch_with_bisect(chunk, self._fetch, mb.fetch_retries)
             except (IMAPClient.Error, OSError) as e:
+                self._broken = isinstance(e, IMAPClient.AbortError | OSError)
                 raise self._error(f"fetching from folder {folder!r}", e) from e
             yield Batch(
                 messages=tuple(

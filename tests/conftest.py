@@ -1,0 +1,61 @@
+"""Shared fixtures of the test suite."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+from dovecot import Dovecot, find_dovecot
+
+# --------------------------------------------------------------------------- IMAP
+
+_REQUIRE_DOVECOT = "CASEWATCH_REQUIRE_DOVECOT"
+_folder_numbers = itertools.count(1)
+
+
+def _dovecot_or_skip(tls: bool = False) -> Dovecot:
+    binary = find_dovecot()
+    if binary is None:
+        reason = (
+            "DOVECOT IS NOT INSTALLED: the IMAP tests did NOT run "
+            "(Debian: apt-get install dovecot-imapd, or `make dovecot`)"
+        )
+        if os.environ.get(_REQUIRE_DOVECOT) == "1":
+            pytest.fail(f"{reason}; {_REQUIRE_DOVECOT}=1 requires them", pytrace=False)
+        pytest.skip(f"{reason}; set {_REQUIRE_DOVECOT}=1 to make this a failure")
+    server = Dovecot(binary, tls=tls)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A real Dovecot on 127.0.0.1 for the whole session (plain IMAP, no TLS)."""
+    server = _dovecot_or_skip()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot_tls() -> Iterator[Dovecot]:
+    """A second Dovecot with a self-signed certificate: STARTTLS and implicit TLS."""
+    server = _dovecot_or_skip(tls=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def imap_folder(dovecot: Dovecot) -> Iterator[str]:
+    """A fresh, empty folder on the session's server; deleted afterwards."""
+    name = f"test{next(_folder_numbers)}-{os.getpid()}"
+    dovecot.create_folder(name)
+    yield name
+    with contextlib.suppress(Exception):
+        dovecot.delete_folder(name)
