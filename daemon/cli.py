@@ -18,6 +18,7 @@ from daemon import config as config_mod
 from daemon.errors import EXIT_BUG, EXIT_OK, CasewatchError, UsageError
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
+from daemon.recognize.casenumbers import normalize
 from daemon.sources.files import check_paths, read_paths
 from daemon.store import Store
 
@@ -69,9 +70,10 @@ def _store(cfg: config_mod.Config) -> Store:
 
 def _normalize_case(number: str) -> str:
     digits = number.strip().lstrip("#")
-    if not digits.isdigit() or not 6 <= len(digits) <= 8:
+    normalized = normalize(digits) if digits.isdigit() else None
+    if normalized is None:
         raise UsageError(f"not a case number: {number!r} (hint: 8 digits, e.g. 10712345)")
-    return digits.zfill(8)
+    return normalized
 
 
 def _progress(counts: Counts) -> None:

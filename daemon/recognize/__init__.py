@@ -118,7 +118,7 @@ def _vendor(mail: Mail, subject: str, thread_keys: list[str], config: Config) ->
         )
     case = primary[:1] or cited[:1]
     related = tuple(n for n in cited if n not in case)
-    if kind in ("status", "closed") and not fields.status and kind == "closed":
+    if kind == "closed" and not fields.status:
         fields = CaseFields(**{**fields.__dict__, "status": "Closed"})
     comment = new_text(mail.text) if kind == "comment" else mail.text
     return Recognition(
