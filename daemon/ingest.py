@@ -136,8 +136,7 @@ class Ingester:
         setattr(counts, result, getattr(counts, result) + 1)
 
     def _quarantine(self, raw: RawMessage, sha: str, reason: str) -> str:
-        if self.store.seen([sha]):
-            return "duplicates"
+        # _one() has already checked that neither key was stored or quarantined.
         self.store.add_quarantine(sha, raw.origin, reason, raw.data)
         log.warning("quarantined %s: %s", raw.origin, reason)
         return "quarantined"

@@ -79,8 +79,6 @@ def noise_kind(mail: Mail, config: Config, vendor: bool) -> tuple[str, str] | No
         return "auto_reply", "auto-reply subject"
     if mail.has("x-ms-exchange-inbox-rules-loop"):
         return "auto_reply", "Exchange mailbox rule reply"
-    if return_path == "<>" and _BOUNCE_SUBJECT.search(mail.subject):
-        return "bounce", "empty return path"
     return None
 
 
