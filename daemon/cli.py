@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from daemon import __version__
@@ -18,6 +19,8 @@ from daemon import config as config_mod
 from daemon.errors import EXIT_BUG, EXIT_OK, CasewatchError, UsageError
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
+from daemon.policy import candidates, decide
+from daemon.policy.explain import explain
 from daemon.recognize.casenumbers import normalize
 from daemon.sources.files import check_paths, read_paths
 from daemon.store import Store
@@ -55,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="one case with its timeline")
     s.add_argument("case", metavar="CASE", help="the case number")
     s.add_argument("--json", action="store_true", help="print JSON (the contract's shape)")
+
+    s = sub.add_parser("due", help="actions due at an instant and not yet sent (sends nothing)")
+    s.add_argument("--at", metavar="ISO8601", help="as of that instant (default: now)")
+    s.add_argument("--json", action="store_true", help="print JSON (the contract's shape)")
+
+    s = sub.add_parser("explain", help="the clock arithmetic behind one case's actions")
+    s.add_argument("case", metavar="CASE", help="the case number")
+    s.add_argument("--at", metavar="ISO8601", help="as of that instant (default: now)")
 
     s = sub.add_parser("status", help="health: last poll, messages, quarantine, cases")
     s.add_argument("--json", action="store_true", help="print JSON")
@@ -145,6 +156,52 @@ def cmd_show(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _instant(text: str | None, cfg: config_mod.Config) -> datetime:
+    """``--at``: ISO 8601; without an offset it is the consortium's local time."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--at: not an ISO 8601 instant: {text!r} (hint: e.g. 2026-11-20T10:00:00-08:00)"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=cfg.tz)
+
+
+def cmd_due(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    at = _instant(args.at, cfg)
+    with _store(cfg) as store:
+        snapshot = store.snapshot(at)
+    actions = decide(snapshot, at, cfg)
+    if args.json:
+        print(json.dumps([a.to_json() for a in actions], indent=2))
+        return EXIT_OK
+    for a in actions:
+        target = a.case or ", ".join(a.cases) or "-"
+        print(f"{a.due_at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}  {a.kind:<20} {target}")
+        print(f"    to: {', '.join(a.to) or 'nobody'}" + (f"  cc: {', '.join(a.cc)}" if a.cc else ""))
+        print(f"    {a.reason}")
+    print(f"{len(actions)} action(s) due at {at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}")
+    return EXIT_OK
+
+
+def cmd_explain(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    number = _normalize_case(args.case)
+    at = _instant(args.at, cfg)
+    with _store(cfg) as store:
+        if store.case(number) is None:
+            raise UsageError(f"no case {number} is known (hint: `casewatch cases` lists them)")
+        snapshot = store.snapshot(at)
+    ctxs, actions = candidates(snapshot, at, cfg)
+    ctx = next((c for c in ctxs if c.number == number), None)
+    if ctx is None:
+        print(f"Case {number} has no event at or before {at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}.")
+        return EXIT_OK
+    print(explain(ctx, actions, snapshot.sent))
+    return EXIT_OK
+
+
 def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     with _store(cfg) as store:
         health: dict[str, Any] = store.health()
@@ -179,6 +236,8 @@ COMMANDS = {
     "poll": cmd_poll,
     "cases": cmd_cases,
     "show": cmd_show,
+    "due": cmd_due,
+    "explain": cmd_explain,
     "status": cmd_status,
     "check-config": cmd_check_config,
     "demo": cmd_demo,

@@ -239,6 +239,200 @@ class Areas:
 
 
 @dataclass(frozen=True)
+class Calendar:
+    """Business time: working days and hours in the consortium's time zone, minus holidays."""
+
+    workdays: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday")
+    day_starts: str = "08:00"
+    day_ends: str = "17:00"
+    # Public holidays from the `holidays` package: an ISO country code and, optionally,
+    # a subdivision (a state such as "WA"); "" for no holidays.
+    holidays_country: str = "US"
+    holidays_subdivision: str = ""
+    # Extra closure dates, "YYYY-MM-DD" (e.g. the day after Thanksgiving, winter closure).
+    closures: tuple[str, ...] = ()
+    # Priorities whose cases run on the calendar clock, 24x7 (a business day is 24 hours).
+    around_the_clock: tuple[str, ...] = ("system_down",)
+
+
+@dataclass(frozen=True)
+class SupportCall:
+    """The monthly Alliance / Ex Libris support call (first Wednesday of each month)."""
+
+    weekday: str = "wednesday"
+    week: int = 1  # 1-4: which one of the month; -1: the last
+    time: str = "10:00"
+    coordinator: str = ""  # the support-call coordinator's address; "" if none
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """Thresholds of one step of the ladder, by priority (a case of no known priority is normal)."""
+
+    enabled: bool = True
+    system_down: str = "4 hours"
+    high: str = "1 business day"
+    normal: str = "2 business days"
+    low: str = "3 business days"
+
+
+@dataclass(frozen=True)
+class RequestUpdate(Ladder):
+    pass
+
+
+@dataclass(frozen=True)
+class Escalate(Ladder):
+    pass
+
+
+@dataclass(frozen=True)
+class PmAssist(Ladder):
+    system_down: str = "3 business days"
+    high: str = "3 business days"
+    normal: str = "3 business days"
+    low: str = "3 business days"
+
+
+@dataclass(frozen=True)
+class PmSystemDown:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class PmStalledHigh:
+    enabled: bool = True
+    after: str = "30 days"
+    priorities: tuple[str, ...] = ("system_down", "high")
+
+
+@dataclass(frozen=True)
+class CustomerTurn:
+    enabled: bool = True
+    after: tuple[str, ...] = ("5 days", "21 days")
+
+
+@dataclass(frozen=True)
+class Survey:
+    enabled: bool = True
+    after: str = "1 business day"
+    window: str = "14 days"  # after this long past its due time, a survey reminder is dropped
+
+
+@dataclass(frozen=True)
+class ShareOnList:
+    enabled: bool = True
+    after: str = "1 business day"
+    priorities: tuple[str, ...] = ("system_down", "high")
+
+
+@dataclass(frozen=True)
+class DescriptionGaps:
+    """The case-description checklist: each item is found by any of its patterns."""
+
+    enabled: bool = True
+    # Items whose absence raises the reminder; the others are only suggested in it.
+    required: tuple[str, ...] = ("steps", "impact", "category", "subcategory")
+    steps: tuple[str, ...] = (
+        r"\bsteps?\b",
+        r"\breproduc",
+        r"^\s*\d+[.)]\s",
+        r"\s\d[.)]\s+\S",
+        r"\bscreen ?shots?\b",
+        r"\bvideo\b",
+        r"\bgo to\b",
+        r"\bclick",
+        r"\bnavigate\b",
+    )
+    impact: tuple[str, ...] = (
+        r"\bimpact",
+        r"\baffect",
+        r"\bblock",
+        r"\bprevent",
+        r"\b\d[\d,]*\+? (patrons|users|students|staff|courses|titles|records|items|requests|orders"
+        r"|invoices|libraries|loans|people)\b",
+        r"\b(whole|entire) (campus|library|institution|consortium)\b",
+        r"\b(all|every|no) (users?|patrons?|staff|students?)\b",
+        r"\bunable to\b",
+        r"\bcannot (work|serve|process|fulfil)",
+    )
+    troubleshooting: tuple[str, ...] = (
+        r"\btried\b",
+        r"\btroubleshoot",
+        r"\bwe (checked|tested|cleared|re-?ran|restarted|verified|confirmed)\b",
+        r"\bworkaround\b",
+        r"\bno change\b",
+    )
+    who_else: tuple[str, ...] = (
+        r"\b(colleague|others?|also|who else|several|multiple) .{0,40}"
+        r"(replicat|reproduc|see|seen|encounter|report)",
+        r"\b(can|could) (also )?(replicate|reproduce)\b",
+    )
+    related_cases: tuple[str, ...] = (
+        r"\b(case|cases|SF|salesforce)\s*#?\s*\d{6,8}\b",
+        r"\bsame as\b",
+        r"\bother (alliance )?(schools|libraries|institutions)\b",
+    )
+
+
+@dataclass(frozen=True)
+class Widespread:
+    enabled: bool = True
+    institutions: int = 3
+
+
+@dataclass(frozen=True)
+class AgendaRule:
+    enabled: bool = True
+    before: str = "7 days"
+
+
+@dataclass(frozen=True)
+class CoordinatorContact:
+    enabled: bool = True
+    within: str = "7 days"
+
+
+@dataclass(frozen=True)
+class PostCallFollowup:
+    enabled: bool = True
+    after: str = "1 day"
+
+
+@dataclass(frozen=True)
+class HandoverRule:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class DigestRule:
+    enabled: bool = True
+    weekday: str = "monday"
+    time: str = "08:00"
+
+
+@dataclass(frozen=True)
+class Actions:
+    """One table per action kind: whether it is on, and its thresholds."""
+
+    request_update: RequestUpdate = field(default_factory=RequestUpdate)
+    escalate: Escalate = field(default_factory=Escalate)
+    pm_assist: PmAssist = field(default_factory=PmAssist)
+    pm_system_down: PmSystemDown = field(default_factory=PmSystemDown)
+    pm_stalled_high: PmStalledHigh = field(default_factory=PmStalledHigh)
+    customer_turn: CustomerTurn = field(default_factory=CustomerTurn)
+    survey: Survey = field(default_factory=Survey)
+    share_on_list: ShareOnList = field(default_factory=ShareOnList)
+    description_gaps: DescriptionGaps = field(default_factory=DescriptionGaps)
+    widespread: Widespread = field(default_factory=Widespread)
+    agenda: AgendaRule = field(default_factory=AgendaRule)
+    coordinator_contact: CoordinatorContact = field(default_factory=CoordinatorContact)
+    post_call_followup: PostCallFollowup = field(default_factory=PostCallFollowup)
+    handover: HandoverRule = field(default_factory=HandoverRule)
+    digest: DigestRule = field(default_factory=DigestRule)
+
+
+@dataclass(frozen=True)
 class Config:
     consortium: Consortium = field(default_factory=Consortium)
     state: State = field(default_factory=State)
@@ -252,6 +446,9 @@ class Config:
     priorities: PriorityNames = field(default_factory=PriorityNames)
     lists: Lists = field(default_factory=Lists)
     areas: Areas = field(default_factory=Areas)
+    calendar: Calendar = field(default_factory=Calendar)
+    support_call: SupportCall = field(default_factory=SupportCall)
+    actions: Actions = field(default_factory=Actions)
     # Where the file was read from; relative paths in the config are relative to cwd.
     path: str | None = None
 
@@ -409,9 +606,13 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
     for i, pm in enumerate(cfg.program_managers):
         if "@" not in pm.email:
             problems.append(Problem(f"program_managers[{i}].email", "must be an e-mail address"))
-    for section in ("recognize",):
-        obj = getattr(cfg, section)
+    for section, obj in (
+        ("recognize", cfg.recognize),
+        ("actions.description_gaps", cfg.actions.description_gaps),
+    ):
         for f in dataclasses.fields(obj):
+            if section != "recognize" and f.name in ("enabled", "required"):
+                continue
             for j, pattern in enumerate(getattr(obj, f.name)):
                 try:
                     re.compile(pattern)
@@ -425,11 +626,111 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
                     )
 
 
+#: What a case description is checked for (``[actions.description_gaps]``).
+CHECKLIST = ("steps", "impact", "troubleshooting", "who_else", "related_cases", "category", "subcategory")
+PRIORITY_NAMES = ("system_down", "high", "normal", "low")
+
+
+def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
+    """The calendar, the support call and the action thresholds."""
+    from datetime import date
+
+    from daemon.policy.calendar import WEEKDAYS, check_holidays, parse_clock, parse_duration
+
+    def duration(key: str, text: str) -> None:
+        try:
+            parse_duration(text)
+        except ValueError as exc:
+            problems.append(Problem(key, str(exc), 'e.g. "4 hours", "2 business days", "30 days"'))
+
+    def clock(key: str, text: str) -> None:
+        try:
+            parse_clock(text)
+        except ValueError as exc:
+            problems.append(Problem(key, str(exc), 'a 24-hour local time, e.g. "08:00"'))
+
+    def weekday(key: str, name: str) -> None:
+        if name.lower() not in WEEKDAYS:
+            problems.append(Problem(key, f"not a weekday: {name!r}", 'e.g. "monday"'))
+
+    def priorities(key: str, names: tuple[str, ...]) -> None:
+        for i, name in enumerate(names):
+            if name not in PRIORITY_NAMES:
+                problems.append(
+                    Problem(f"{key}[{i}]", f"not a priority: {name!r}", f"one of {', '.join(PRIORITY_NAMES)}")
+                )
+
+    cal = cfg.calendar
+    for i, name in enumerate(cal.workdays):
+        weekday(f"calendar.workdays[{i}]", name)
+    if not cal.workdays:
+        problems.append(Problem("calendar.workdays", "must name at least one weekday"))
+    clock("calendar.day_starts", cal.day_starts)
+    clock("calendar.day_ends", cal.day_ends)
+    try:
+        if parse_clock(cal.day_ends) <= parse_clock(cal.day_starts):
+            problems.append(Problem("calendar.day_ends", "must be later than calendar.day_starts"))
+    except ValueError:
+        pass
+    why = check_holidays(cal.holidays_country, cal.holidays_subdivision)
+    if why:
+        key = "calendar.holidays_subdivision" if "subdivision" in why else "calendar.holidays_country"
+        problems.append(
+            Problem(key, f"the holidays package does not know it: {why}", 'e.g. "US", or "" for no holidays')
+        )
+    for i, text in enumerate(cal.closures):
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            problems.append(Problem(f"calendar.closures[{i}]", f"not a date: {text!r}", 'e.g. "2026-11-27"'))
+    priorities("calendar.around_the_clock", cal.around_the_clock)
+
+    call = cfg.support_call
+    weekday("support_call.weekday", call.weekday)
+    if call.week not in (1, 2, 3, 4, -1):
+        problems.append(Problem("support_call.week", "must be 1, 2, 3, 4 or -1 (the last)"))
+    clock("support_call.time", call.time)
+    if call.coordinator and "@" not in call.coordinator:
+        problems.append(Problem("support_call.coordinator", 'must be an e-mail address, or "" for none'))
+
+    acts = cfg.actions
+    for name in ("request_update", "escalate", "pm_assist"):
+        ladder = getattr(acts, name)
+        for prio in PRIORITY_NAMES:
+            duration(f"actions.{name}.{prio}", getattr(ladder, prio))
+    duration("actions.pm_stalled_high.after", acts.pm_stalled_high.after)
+    priorities("actions.pm_stalled_high.priorities", acts.pm_stalled_high.priorities)
+    for i, text in enumerate(acts.customer_turn.after):
+        duration(f"actions.customer_turn.after[{i}]", text)
+    duration("actions.survey.after", acts.survey.after)
+    duration("actions.survey.window", acts.survey.window)
+    duration("actions.share_on_list.after", acts.share_on_list.after)
+    priorities("actions.share_on_list.priorities", acts.share_on_list.priorities)
+    for i, item in enumerate(acts.description_gaps.required):
+        if item not in CHECKLIST:
+            problems.append(
+                Problem(
+                    f"actions.description_gaps.required[{i}]",
+                    f"not a checklist item: {item!r}",
+                    f"one of {', '.join(CHECKLIST)}",
+                )
+            )
+    if acts.widespread.institutions < 2:
+        problems.append(Problem("actions.widespread.institutions", "must be at least 2"))
+    duration("actions.agenda.before", acts.agenda.before)
+    duration("actions.coordinator_contact.within", acts.coordinator_contact.within)
+    duration("actions.post_call_followup.after", acts.post_call_followup.after)
+    weekday("actions.digest.weekday", acts.digest.weekday)
+    clock("actions.digest.time", acts.digest.time)
+
+
 def parse(data: Mapping[str, Any], source: str = "config") -> Config:
     """Build a ``Config`` from a parsed TOML table, or raise ``ConfigError`` with every problem."""
     problems: list[Problem] = []
     cfg = _build(Config, dict(data), "", problems)
-    _validate(cfg, problems)
+    if cfg is not None:
+        _validate(cfg, problems)
+        _validate_policy(cfg, problems)
     if problems:
         raise ConfigError(problems, source)
     return cfg

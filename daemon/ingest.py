@@ -181,7 +181,7 @@ class Ingester:
         if not outcome.events:
             return "ignored"
         self.store.add_events(outcome.events, key)
-        self.store.add_links(outcome.links, key)
+        self.store.add_links(outcome.links, key, outcome.events[0].at)
         primary = outcome.events[0].case
         if outcome.keys and rec.family == "vendor":
             self.store.remember_keys(outcome.keys, primary)

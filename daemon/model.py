@@ -33,6 +33,25 @@ EVENT_KINDS = (
 )
 
 PRIORITIES = ("system_down", "high", "normal", "low")
+
+#: Action kinds of the outside contract (spec/contract.md), in ladder order first.
+ACTION_KINDS = (
+    "request_update",
+    "escalate",
+    "pm_assist",
+    "pm_system_down",
+    "pm_stalled_high",
+    "customer_turn",
+    "survey",
+    "share_on_list",
+    "description_gaps",
+    "widespread",
+    "agenda",
+    "coordinator_contact",
+    "post_call_followup",
+    "handover",
+    "digest",
+)
 STATES = ("open", "pending_customer", "closed", "unknown")
 
 
@@ -142,11 +161,12 @@ class Link:
     a: str
     b: str
     reason: str
+    at: datetime | None = None  # when the mail that made the link was sent
 
     @staticmethod
-    def of(x: str, y: str, reason: str) -> Link:
+    def of(x: str, y: str, reason: str, at: datetime | None = None) -> Link:
         a, b = sorted((x, y))
-        return Link(a, b, reason)
+        return Link(a, b, reason, at)
 
 
 @dataclass(frozen=True)
@@ -189,4 +209,57 @@ class Case:
             "asset": self.asset,
             "category": self.category,
             "subcategory": self.subcategory,
+        }
+
+
+@dataclass(frozen=True)
+class Basis:
+    """The arithmetic behind an action's due time, for people (``casewatch explain``)."""
+
+    clock: str  # e.g. "vendor owes us"
+    since: datetime  # when the clock started running
+    since_what: str  # what started it, e.g. "the vendor's status change"
+    threshold: str  # e.g. "2 business days"
+    business: bool = False  # measured in working time
+    around_the_clock: bool = False  # the 24x7 clock of system-down cases
+    before: bool = False  # due ``threshold`` before ``since`` (the agenda before a call)
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something due to someone: a reminder, an alert, a draft, a digest.
+
+    ``key`` is the idempotency key (kind, case or cluster, and the start of the
+    period it belongs to); ``marks`` are the keys that sending it uses up, so a
+    grown cluster alerts again but the same cluster never does.
+    """
+
+    kind: str
+    case: str | None
+    to: tuple[str, ...]
+    due_at: datetime
+    reason: str
+    key: str
+    cc: tuple[str, ...] = ()
+    cases: tuple[str, ...] = ()
+    area: str | None = None
+    marks: tuple[str, ...] = ()
+    basis: Basis | None = None
+    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+
+    @property
+    def all_marks(self) -> tuple[str, ...]:
+        return (self.key, *self.marks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "case": self.case,
+            "to": list(self.to),
+            "due_at": self.due_at.isoformat(),
+            "reason": self.reason,
+            "cc": list(self.cc),
+            "cases": list(self.cases) if self.cases else ([self.case] if self.case else []),
+            "area": self.area,
+            "key": self.key,
         }

@@ -1,8 +1,8 @@
 """Acceptance checks against ../shared (when present): run by .ci/run, not by pytest.
 
 1. ``ingest ../shared/samples`` then ``cases --json`` / ``show --json`` give exactly the
-   cases and fields of ``samples/expected.json`` (its ``due`` part belongs to the policy
-   engine and is checked once that exists);
+   cases and fields of ``samples/expected.json``, and ``due --at T --json`` lists (or does
+   not list) each action of its ``due`` part;
 2. every message of ``../shared/corpus`` is stored, ignored or quarantined: no traceback,
    and the counts add up.
 
@@ -57,9 +57,26 @@ def check_case(number: str, want: dict[str, Any], got: dict[str, Any]) -> list[s
     return problems
 
 
-def check_samples(samples: Path, tmp: Path) -> list[str]:
-    config = tmp / "samples.toml"
-    config.write_text(f'[state]\ndb = "{tmp / "samples.db"}"\n')
+def check_due(config: Path, due: list[dict[str, Any]]) -> list[str]:
+    """Each ``{"at", "case", "kind", "expect"}``: is that action due at that instant?"""
+    problems = []
+    for want in due:
+        code, out, err = run(config, "due", "--at", want["at"], "--json")
+        if code:
+            problems.append(f"due --at {want['at']}: exit {code}: {err}")
+            continue
+        found = any(a["kind"] == want["kind"] and a["case"] == want["case"] for a in json.loads(out))
+        if found != want["expect"]:
+            problems.append(
+                f"due --at {want['at']}: {want['kind']} for {want['case']} "
+                f"{'missing' if want['expect'] else 'listed but must not be'}"
+            )
+    return problems
+
+
+def check_samples(samples: Path, tmp: Path, name: str = "samples", config_text: str = "") -> list[str]:
+    config = tmp / f"{name}.toml"
+    config.write_text(f'[state]\ndb = "{tmp / (name + ".db")}"\n{config_text}')
     expected = json.loads((samples / "expected.json").read_text())
     code, out, err = run(config, "ingest", str(samples))
     problems = [f"ingest exit {code}: {err}"] if code else []
@@ -79,7 +96,8 @@ def check_samples(samples: Path, tmp: Path) -> list[str]:
         if number in got:
             _, shown, _ = run(config, "show", number, "--json")
             problems += check_case(number, want, json.loads(shown))
-    print(f"samples: {len(got)} cases, {len(problems)} problem(s)")
+    problems += check_due(config, expected.get("due", []))
+    print(f"{name}: {len(got)} cases, {len(expected.get('due', []))} due checks, {len(problems)} problem(s)")
     return problems
 
 

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from daemon.errors import RuntimeFailure
 from daemon.model import Case, Cursor, Event, Link
+from daemon.policy.engine import CaseFile, Snapshot
 from daemon.store.schema import migrations
 from daemon.timeline import project, visible
 
@@ -166,11 +167,21 @@ class Store:
             ],
         )
 
-    def add_links(self, links: Iterable[Link], message_key: str | None) -> None:
+    def add_links(self, links: Iterable[Link], message_key: str | None, at: datetime) -> None:
+        """Store links; a link made again by earlier mail (read late) takes the earlier time."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO links (a, b, reason, message_key) VALUES (?,?,?,?)",
-            [(link.a, link.b, link.reason, message_key) for link in links if link.a != link.b],
+            "INSERT INTO links (a, b, reason, message_key, at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT (a, b) DO UPDATE SET at = excluded.at, reason = excluded.reason, "
+            "message_key = excluded.message_key WHERE excluded.at < links.at OR links.at IS NULL",
+            [(link.a, link.b, link.reason, message_key, _iso(at)) for link in links if link.a != link.b],
         )
+
+    def links(self, until: datetime | None = None) -> list[Link]:
+        sql, args = "SELECT a, b, reason, at FROM links", []
+        if until is not None:
+            sql += " WHERE at IS NULL OR at <= ?"
+            args.append(_iso(until))
+        return [Link(r[0], r[1], r[2], _dt(r[3])) for r in self.conn.execute(sql + " ORDER BY a, b", args)]
 
     def remember_keys(self, keys: Iterable[str], case: str) -> None:
         self.conn.executemany(
@@ -230,6 +241,39 @@ class Store:
             ),
         )
         return case
+
+    def snapshot(self, until: datetime | None = None) -> Snapshot:
+        """What the policy engine reads: every visible case's events (up to ``until``), links, sent keys."""
+        args: list[Any] = []
+        limit = ""
+        if until is not None:
+            limit = " AND e.at <= ?"
+            args.append(_iso(until))
+        rows = self.conn.execute(
+            "SELECT e.case_number, e.at, e.kind, e.actor, e.message_id, e.summary, e.data "
+            "FROM events e JOIN cases c ON c.number = e.case_number AND c.visible = 1"
+            f" WHERE 1 = 1{limit} ORDER BY e.case_number, e.at, e.id",
+            args,
+        )
+        grouped: dict[str, list[Event]] = {}
+        parse = datetime.fromisoformat
+        for r in rows:
+            data = json.loads(r[6]) if r[6] != "{}" else {}
+            grouped.setdefault(r[0], []).append(Event(r[0], parse(r[1]), r[2], r[3], r[4], r[5], data))
+        links = self.links(until)
+        related: dict[str, set[str]] = {}
+        for link in links:
+            related.setdefault(link.a, set()).add(link.b)
+            related.setdefault(link.b, set()).add(link.a)
+        files = tuple(
+            CaseFile(n, tuple(evs), tuple(sorted(related.get(n, ())))) for n, evs in grouped.items()
+        )
+        return Snapshot(files, tuple(links), frozenset(self.sent_keys(until)))
+
+    def sent_keys(self, until: datetime | None = None) -> list[str]:
+        if until is None:
+            return [r[0] for r in self.conn.execute("SELECT key FROM sent")]
+        return [r[0] for r in self.conn.execute("SELECT key FROM sent WHERE at <= ?", (_iso(until),))]
 
     def case(self, number: str) -> Case | None:
         row = self.conn.execute(

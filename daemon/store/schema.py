@@ -7,7 +7,8 @@ Tables:
 - ``links``      pairs of cases about the same problem (``a < b``);
 - ``thread_keys`` Salesforce thread tokens / entity ids -> case;
 - ``cursors``    per IMAP folder: UIDVALIDITY and the last UID stored;
-- ``quarantine`` what could not be read: raw bytes and the reason.
+- ``quarantine`` what could not be read: raw bytes and the reason;
+- ``sent``       the idempotency key of every action done (an action never fires twice).
 """
 
 from __future__ import annotations
@@ -86,6 +87,23 @@ def m001_initial(db: Database) -> None:
             name TEXT PRIMARY KEY,
             at TEXT NOT NULL,
             detail TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
+
+
+@migrations()
+def m002_link_times_and_sent(db: Database) -> None:
+    """Links learn when they were made (for replays with ``--at``); ``sent`` holds idempotency keys."""
+    db.executescript(
+        """
+        ALTER TABLE links ADD COLUMN at TEXT;
+        UPDATE links SET at = (SELECT min(e.at) FROM events e WHERE e.message_key = links.message_key);
+        CREATE TABLE sent (
+            key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            case_number TEXT,
+            at TEXT NOT NULL
         );
         """
     )

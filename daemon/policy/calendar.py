@@ -1,0 +1,270 @@
+"""Business time: working days and hours in the consortium's zone, minus holidays.
+
+Pure arithmetic over aware datetimes. Working hours are wall-clock times in the
+consortium's zone, so a business day after 10:00 PDT on the Friday before the
+November DST change is 10:00 PST on Monday; hours on the 24x7 clock are real
+elapsed hours; calendar days keep the wall-clock time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+
+if TYPE_CHECKING:
+    from daemon.config import Config
+
+UNITS = {
+    "minute": "minutes",
+    "minutes": "minutes",
+    "min": "minutes",
+    "hour": "hours",
+    "hours": "hours",
+    "h": "hours",
+    "day": "days",
+    "days": "days",
+    "d": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+    "business hour": "business hours",
+    "business hours": "business hours",
+    "business day": "business days",
+    "business days": "business days",
+}
+_DURATION = re.compile(r"^\s*(?P<n>-?\d+(?:\.\d+)?)\s*(?P<unit>[a-z ]+?)\s*$", re.IGNORECASE)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An amount of time on some clock: calendar minutes/hours/days/weeks or business hours/days."""
+
+    amount: float
+    unit: str  # one of the values of UNITS
+
+    @property
+    def business(self) -> bool:
+        return self.unit.startswith("business")
+
+    def __str__(self) -> str:
+        n = int(self.amount) if self.amount == int(self.amount) else self.amount
+        unit = self.unit if n != 1 else self.unit[:-1]
+        return f"{n} {unit}"
+
+
+def parse_duration(text: str) -> Duration:
+    """``"2 business days"``, ``"4 hours"``, ``"30 days"`` ... ; ValueError when unreadable."""
+    m = _DURATION.match(text)
+    unit = UNITS.get(" ".join(m.group("unit").lower().split())) if m else None
+    if not m or unit is None:
+        raise ValueError(f'not a duration: {text!r} (write e.g. "4 hours", "2 business days", "30 days")')
+    amount = float(m.group("n"))
+    if amount < 0:
+        raise ValueError(f"a duration cannot be negative: {text!r}")
+    return Duration(amount, unit)
+
+
+def parse_clock(text: str) -> time:
+    """``"08:00"`` -> time(8, 0); ValueError when unreadable."""
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f'not a time of day: {text!r} (write e.g. "08:00")')
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+@lru_cache(maxsize=64)
+def _holiday_dates(country: str, subdivision: str, year: int) -> frozenset[date]:
+    if not country:
+        return frozenset()
+    table = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year)
+    return frozenset(table)
+
+
+def check_holidays(country: str, subdivision: str) -> str | None:
+    """Why the ``holidays`` package cannot give this country's holidays; None when it can."""
+    if not country:
+        return None
+    try:
+        holidays_lib.country_holidays(country, subdiv=subdivision or None, years=2026)
+    except NotImplementedError as exc:
+        return str(exc)
+    return None
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """When people work: which weekdays, which hours, which days are closed."""
+
+    tz: ZoneInfo
+    workdays: frozenset[int] = frozenset(range(5))  # 0 = Monday
+    day_start: time = time(8, 0)
+    day_end: time = time(17, 0)
+    country: str = "US"
+    subdivision: str = ""
+    closures: frozenset[date] = frozenset()
+
+    # ------------------------------------------------------------ days
+
+    def holiday(self, day: date) -> bool:
+        return day in self.closures or day in _holiday_dates(self.country, self.subdivision, day.year)
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() in self.workdays and not self.holiday(day)
+
+    def next_business_day(self, day: date) -> date:
+        """The first business day on or after ``day``."""
+        for _ in range(400):
+            if self.is_business_day(day):
+                return day
+            day += timedelta(days=1)
+        raise ValueError("no business day within a year: check [calendar] workdays and closures")
+
+    @classmethod
+    def of(cls, config: Config) -> BusinessCalendar:
+        cal = config.calendar
+        return cls(
+            tz=ZoneInfo(config.consortium.timezone),
+            workdays=weekday_numbers(cal.workdays),
+            day_start=parse_clock(cal.day_starts),
+            day_end=parse_clock(cal.day_ends),
+            country=cal.holidays_country,
+            subdivision=cal.holidays_subdivision,
+            closures=frozenset(date.fromisoformat(d) for d in cal.closures),
+        )
+
+    @property
+    def day_length(self) -> timedelta:
+        return wall_time(date(2000, 1, 3), self.day_end, UTC) - wall_time(
+            date(2000, 1, 3), self.day_start, UTC
+        )
+
+    # ------------------------------------------------------------ arithmetic
+
+    def add(self, start: datetime, duration: Duration, around_the_clock: bool = False) -> datetime:
+        """The instant ``duration`` after ``start``.
+
+        Business units count working time only, unless ``around_the_clock`` (the
+        24x7 clock of system-down cases), where a business day is 24 hours.
+        """
+        unit = duration.unit
+        if unit == "minutes":
+            return start + timedelta(minutes=duration.amount)
+        if unit == "hours" or (around_the_clock and unit == "business hours"):
+            return start + timedelta(hours=duration.amount)
+        if around_the_clock and unit == "business days":
+            return start + timedelta(days=duration.amount)
+        if unit in ("days", "weeks"):
+            days = duration.amount * (7 if unit == "weeks" else 1)
+            return self.add_calendar_days(start, days)
+        work = (
+            self.day_length * duration.amount if unit == "business days" else timedelta(hours=duration.amount)
+        )
+        return self.add_working_time(start, work)
+
+    def subtract(self, end: datetime, duration: Duration) -> datetime:
+        """The instant ``duration`` before ``end`` (business days step back whole business days)."""
+        unit = duration.unit
+        if unit in ("minutes", "hours"):
+            return end - timedelta(**{unit: duration.amount})
+        if unit in ("days", "weeks"):
+            return self.add_calendar_days(end, -duration.amount * (7 if unit == "weeks" else 1))
+        if unit == "business hours":
+            return end - timedelta(hours=duration.amount)
+        local = end.astimezone(self.tz)
+        day, left = local.date(), int(duration.amount)
+        while left > 0:
+            day -= timedelta(days=1)
+            if self.is_business_day(day):
+                left -= 1
+        return wall_time(day, local.time(), self.tz).astimezone(end.tzinfo)
+
+    def add_calendar_days(self, start: datetime, days: float) -> datetime:
+        """Same wall-clock time ``days`` later (fractions as real hours)."""
+        whole = int(days)
+        local = start.astimezone(self.tz)
+        moved = wall_time(local.date() + timedelta(days=whole), local.time(), self.tz)
+        return (moved + timedelta(days=days - whole)).astimezone(start.tzinfo)
+
+    def add_working_time(self, start: datetime, work: timedelta) -> datetime:
+        """The instant when ``work`` of working time has passed since ``start``."""
+        local = start.astimezone(self.tz)
+        day = local.date()
+        # Where counting starts: inside today's hours, or the next opening.
+        if self.is_business_day(day) and local < self._close(day):
+            cursor = max(local, self._open(day))
+        else:
+            day = self.next_business_day(day + timedelta(days=1))
+            cursor = self._open(day)
+        if work <= timedelta(0):
+            return cursor.astimezone(start.tzinfo)
+        while True:
+            left_today = self._close(day) - cursor
+            # Work that ends exactly at closing time falls due at the next opening: the
+            # same business instant, at an hour people read their mail.
+            if work < left_today:
+                return (cursor + work).astimezone(start.tzinfo)
+            work -= left_today
+            day = self.next_business_day(day + timedelta(days=1))
+            cursor = self._open(day)
+
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """Working time between two instants (zero when ``end`` is not after ``start``)."""
+        if end <= start:
+            return timedelta(0)
+        a, b = start.astimezone(self.tz), end.astimezone(self.tz)
+        total = timedelta(0)
+        day = a.date()
+        while day <= b.date():
+            if self.is_business_day(day):
+                lo = max(a, self._open(day))
+                hi = min(b, self._close(day))
+                if hi > lo:
+                    total += hi - lo
+            day += timedelta(days=1)
+        return total
+
+    def elapsed(self, start: datetime, end: datetime, business: bool, around_the_clock: bool) -> timedelta:
+        """Time between two instants on the clock a threshold is measured with."""
+        if business and not around_the_clock:
+            return self.working_time(start, end)
+        return max(end - start, timedelta(0))
+
+    def describe_elapsed(self, elapsed: timedelta, business: bool, around_the_clock: bool) -> str:
+        """``"3 business days 2 h 10 min"`` for working time, ``"4 days 1 h"`` otherwise."""
+        day = self.day_length if business and not around_the_clock else timedelta(days=1)
+        word = "business day" if business and not around_the_clock else "day"
+        days, rest = divmod(elapsed, day)
+        hours, rest = divmod(rest, timedelta(hours=1))
+        minutes = rest // timedelta(minutes=1)
+        parts = []
+        if days:
+            parts.append(f"{days} {word}{'s' if days != 1 else ''}")
+        if hours:
+            parts.append(f"{hours} h")
+        if minutes or not parts:
+            parts.append(f"{minutes} min")
+        return " ".join(parts)
+
+    def _open(self, day: date) -> datetime:
+        return wall_time(day, self.day_start, self.tz)
+
+    def _close(self, day: date) -> datetime:
+        return wall_time(day, self.day_end, self.tz)
+
+
+def wall_time(day: date, clock: time, tz: tzinfo) -> datetime:
+    """The instant of a wall-clock time on a day (a time skipped by DST moves forward)."""
+    aware = datetime.combine(day, clock, tzinfo=tz)
+    # A wall time that does not exist (spring forward) round-trips to a later one.
+    return aware.astimezone(UTC).astimezone(tz)
+
+
+def weekday_numbers(names: Iterable[str]) -> frozenset[int]:
+    return frozenset(WEEKDAYS.index(n.lower()) for n in names)

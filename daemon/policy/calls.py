@@ -1,0 +1,58 @@
+"""The monthly support call (first Wednesday by default) and the weekly digest slot (pure)."""
+
+from __future__ import annotations
+
+import calendar as calendar_lib
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from daemon.config import Config
+from daemon.policy.calendar import WEEKDAYS, parse_clock, wall_time
+
+
+def call_day(year: int, month: int, config: Config) -> date:
+    """The day of the support call in a month."""
+    call = config.support_call
+    weekday = WEEKDAYS.index(call.weekday.lower())
+    days = [
+        d
+        for d in calendar_lib.Calendar().itermonthdates(year, month)
+        if d.month == month and d.weekday() == weekday
+    ]
+    return days[-1] if call.week == -1 else days[call.week - 1]
+
+
+def call_at(year: int, month: int, config: Config) -> datetime:
+    return wall_time(
+        call_day(year, month, config),
+        parse_clock(config.support_call.time),
+        ZoneInfo(config.consortium.timezone),
+    )
+
+
+def calls_around(now: datetime, config: Config) -> tuple[datetime, datetime]:
+    """The latest call that has started by ``now`` and the next one after it."""
+    local = now.astimezone(ZoneInfo(config.consortium.timezone))
+    months = []
+    y, m = local.year, local.month
+    for delta in (-1, 0, 1, 2):
+        mm = m + delta
+        yy = y + (mm - 1) // 12
+        months.append(call_at(yy, (mm - 1) % 12 + 1, config))
+    previous = max(c for c in months if c <= now)
+    following = min(c for c in months if c > now)
+    return previous, following
+
+
+def digest_slot(now: datetime, config: Config) -> datetime:
+    """The latest weekly digest time (e.g. Monday 08:00 local) at or before ``now``."""
+    tz = ZoneInfo(config.consortium.timezone)
+    rule = config.actions.digest
+    weekday = WEEKDAYS.index(rule.weekday.lower())
+    clock = parse_clock(rule.time)
+    local = now.astimezone(tz)
+    day = local.date() - timedelta(days=(local.weekday() - weekday) % 7)
+    slot = wall_time(day, clock, tz)
+    if slot > now:
+        slot = wall_time(day - timedelta(days=7), clock, tz)
+    return slot

@@ -1,0 +1,214 @@
+"""Whose turn it is: the clocks of one case, read from its timeline (pure).
+
+"Vendor owes us" runs from the case's opening, the vendor's latest response or
+our latest comment, until a vendor response. A vendor response is a human
+comment or a status change; acknowledgements, pending-customer reminders,
+surveys, newsletters and list mail are not. "We owe the vendor" runs while the
+status is a pending-customer one and we have not answered since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from daemon.model import Event
+
+#: Vendor events that are a response (they restart the ladder).
+RESPONSES = frozenset({"vendor_comment", "status_changed", "case_closed", "case_reopened"})
+#: Our own mail into the case: comments, update and escalation requests, in-case feedback.
+OURS = frozenset({"member_comment", "update_requested", "escalation_requested", "in_case_feedback"})
+_WHAT = {
+    "case_opened": "the case opened",
+    "vendor_comment": "the vendor's comment",
+    "status_changed": "the vendor's status change",
+    "case_closed": "the vendor's closing of the case",
+    "case_reopened": "the case reopening",
+    "member_comment": "our comment",
+    "update_requested": "our update request",
+    "escalation_requested": "our escalation request",
+    "in_case_feedback": "our in-case feedback",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """One silence of the vendor: from ``since`` until the next vendor response."""
+
+    since: datetime
+    since_what: str
+    waiting_from: datetime  # ``since`` or our latest comment after it
+    waiting_what: str
+    update_requested: datetime | None = None
+    escalation_requested: datetime | None = None
+    feedback: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    """A reply command recorded on the timeline (snooze, mute, unmute, agenda ...)."""
+
+    name: str
+    at: datetime
+    action: str | None = None  # the action kind it is about; None for all
+    until: datetime | None = None
+    actor: str = "member"
+
+
+@dataclass(frozen=True)
+class Clocks:
+    state: str = "unknown"
+    turn: str | None = None  # "vendor", "customer" or None (closed, unknown)
+    period: Period | None = None  # set when turn == "vendor"
+    opened_at: datetime | None = None
+    last_response_at: datetime | None = None
+    progress_since: datetime | None = None  # last vendor response, else opening
+    progress_what: str = ""
+    pending_since: datetime | None = None  # set when turn == "customer"
+    closed_at: datetime | None = None  # set when state == "closed"
+    priorities: tuple[tuple[datetime, str], ...] = ()  # (since, priority), each change
+    listed_at: datetime | None = None  # first mention on a list
+    commands: tuple[Command, ...] = ()
+    handovers: tuple[Event, ...] = ()
+    describe_at: datetime | None = None  # when the description was first given
+    notes: tuple[str, ...] = field(default=())
+
+
+def _instant(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+    return None
+
+
+def read(events: Sequence[Event]) -> Clocks:
+    """The clocks as the events (already limited to "now", in time order) leave them."""
+    state = "unknown"
+    priority: str | None = None
+    opened = last_response = progress = pending = closed = listed = described = None
+    history: list[tuple[datetime, str]] = []
+    progress_what = ""
+    period: Period | None = None
+    answered = False  # we have answered since the case became pending
+    commands: list[Command] = []
+    handovers: list[Event] = []
+    for e in events:
+        d = e.data
+        new_state = str(d["state"]) if "state" in d else ("closed" if e.kind == "case_closed" else state)
+        if d.get("newsletter"):
+            continue  # a vendor mailing citing the case: a mention, nothing more
+        new_priority = d.get("priority") or priority
+        if new_priority != priority:
+            priority = str(new_priority)
+            history.append((e.at, priority))
+        if e.kind == "case_opened" and opened is None:
+            opened = e.at
+            if progress is None:
+                progress, progress_what = e.at, _WHAT["case_opened"]
+        if described is None and d.get("description"):
+            described = e.at
+        if e.kind in ("list_mention", "case_of_record") and listed is None and e.actor in ("list", "pm"):
+            listed = e.at
+
+        vendor_response = e.actor == "vendor" and e.kind in RESPONSES
+        ours = e.actor in ("member", "pm") and e.kind in OURS
+        if new_state == "pending_customer" and state != "pending_customer":
+            pending, answered = e.at, False
+        elif new_state != "pending_customer":
+            pending = None
+        if new_state == "closed" and state != "closed":
+            closed = e.at
+        elif new_state != "closed":
+            closed = None
+        state = new_state
+
+        if vendor_response:
+            last_response = progress = e.at
+            progress_what = _WHAT[e.kind]
+            if state == "pending_customer" and answered:
+                pending, answered = e.at, False  # the vendor asks again
+            period = Period(e.at, _WHAT[e.kind], e.at, _WHAT[e.kind])
+        elif ours:
+            if state == "pending_customer" and not answered:
+                answered = True
+                period = Period(e.at, _WHAT[e.kind], e.at, _WHAT[e.kind])
+            if period is None:
+                period = Period(e.at, _WHAT[e.kind], e.at, _WHAT[e.kind])
+            period = _ours(period, e)
+        elif e.kind == "case_opened" and period is None:
+            period = Period(e.at, _WHAT["case_opened"], e.at, _WHAT["case_opened"])
+        elif e.kind == "command":
+            command = _command(e)
+            if command is not None:
+                commands.append(command)
+        elif e.kind == "handover":
+            handovers.append(e)
+
+    if state == "closed":
+        turn = None
+    elif state == "pending_customer" and not answered:
+        turn = "customer"
+    elif state in ("open", "pending_customer"):
+        turn = "vendor"
+    else:
+        turn = None
+    return Clocks(
+        state=state,
+        turn=turn,
+        period=period if turn == "vendor" else None,
+        opened_at=opened,
+        last_response_at=last_response,
+        progress_since=progress,
+        progress_what=progress_what,
+        pending_since=pending if turn == "customer" else None,
+        closed_at=closed if state == "closed" else None,
+        priorities=tuple(history),
+        listed_at=listed,
+        commands=tuple(commands),
+        handovers=tuple(handovers),
+        describe_at=described,
+    )
+
+
+def _ours(period: Period, e: Event) -> Period:
+    """Our comment, update request, escalation request or in-case feedback in a period."""
+    from dataclasses import replace
+
+    changes: dict[str, object] = {}
+    if e.at >= period.waiting_from:
+        changes.update(waiting_from=e.at, waiting_what=_WHAT[e.kind])
+    if e.kind == "update_requested" and period.update_requested is None:
+        changes["update_requested"] = e.at
+    if e.kind == "escalation_requested" and period.escalation_requested is None:
+        changes["escalation_requested"] = e.at
+    if e.kind == "in_case_feedback" and period.feedback is None:
+        changes["feedback"] = e.at
+    return replace(period, **changes)  # type: ignore[arg-type]
+
+
+def _command(e: Event) -> Command | None:
+    name = e.data.get("command")
+    if not isinstance(name, str):
+        return None
+    action = e.data.get("action")
+    return Command(
+        name=name,
+        at=e.at,
+        action=action if isinstance(action, str) and action else None,
+        until=_instant(e.data.get("until")),
+        actor=e.actor,
+    )
+
+
+def since_in(history: Sequence[tuple[datetime, str]], wanted: Sequence[str]) -> datetime | None:
+    """Since when the priority has been one of ``wanted`` without a break; None if it is not now."""
+    since = None
+    for at, priority in history:
+        since = (since or at) if priority in wanted else None
+    return since

@@ -1,0 +1,352 @@
+"""``decide``: every action due at an instant, from the case files (pure).
+
+The engine projects each case as of ``now`` from its events, runs the case
+rules, then the rules across cases (widespread clusters, the support call,
+digests), drops what was already sent or is snoozed or muted, and returns the
+rest. Nothing here reads a clock, a file or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from daemon.config import Config
+from daemon.model import ACTION_KINDS, Action, Basis, Event, Link
+from daemon.policy import clocks as clocks_mod
+from daemon.policy.calendar import BusinessCalendar
+from daemon.policy.calls import calls_around, digest_slot
+from daemon.policy.clusters import clusters, marks
+from daemon.policy.routing import pms_for, route
+from daemon.policy.rules import CASE_RULES, Context, duration, iso, when
+from daemon.timeline import project
+
+PRIORITY_ORDER = {"system_down": 0, "high": 1, "normal": 2, "low": 3, None: 4}
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """One case's timeline, as the store holds it (events in time order)."""
+
+    number: str
+    events: tuple[Event, ...]
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything ``decide`` reads: the case files, the links between cases, what was sent."""
+
+    files: tuple[CaseFile, ...]
+    links: tuple[Link, ...] = ()
+    sent: frozenset[str] = frozenset()
+
+
+def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]:
+    """Each case as of ``now``, with its clocks and routing (cases with no event by then are left out)."""
+    calendar = BusinessCalendar.of(config)
+    out = []
+    for f in snapshot.files:
+        events = tuple(e for e in f.events if e.at <= now)
+        if not events:
+            continue
+        case = project(f.number, events, f.related)
+        out.append(Context(case, events, clocks_mod.read(events), route(case, config), now, config, calendar))
+    return out
+
+
+def candidates(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[Context], list[Action]]:
+    """Every action the cases are heading for, due or not yet, before sent/snooze filtering."""
+    ctxs = contexts(snapshot, now, config)
+    actions: list[Action] = []
+    for ctx in ctxs:
+        for rule in CASE_RULES:
+            actions.extend(rule.evaluate(ctx))
+    actions.extend(widespread(ctxs, snapshot.links, now, config))
+    calls = _calls(ctxs, actions, now, config)
+    actions.extend(agenda(ctxs, calls, now, config))
+    actions.extend(coordinator_contact(ctxs, calls, config))
+    actions.extend(post_call_followup(ctxs, calls, config))
+    actions.extend(digests(now, config))
+    return ctxs, actions
+
+
+def decide(snapshot: Snapshot, now: datetime, config: Config) -> list[Action]:
+    """The actions due at ``now`` and not yet sent, most urgent first."""
+    ctxs, actions = candidates(snapshot, now, config)
+    commands = {ctx.number: ctx.clocks.commands for ctx in ctxs}
+    due = []
+    for action in actions:
+        held = _held(action, commands.get(action.case or "", ()), now)
+        if held is None or held.due_at > now:
+            continue
+        if any(m in snapshot.sent for m in held.all_marks):
+            continue
+        due.append(held)
+    return sorted(due, key=sort_key)
+
+
+def sort_key(a: Action) -> tuple[datetime, int, str]:
+    return (a.due_at, ACTION_KINDS.index(a.kind), a.case or "")
+
+
+def _matches(command: clocks_mod.Command, action: Action) -> bool:
+    return command.action is None or command.action == action.kind
+
+
+def _held(action: Action, commands: Sequence[clocks_mod.Command], now: datetime) -> Action | None:
+    """The action as reply commands leave it: None when muted or done, moved when snoozed."""
+    muted = False
+    for c in commands:
+        if not _matches(c, action) or c.at > now:
+            continue
+        if c.name == "mute":
+            muted = c.until is None or now < c.until
+        elif c.name == "unmute":
+            muted = False
+        elif c.name == "done" and action.due_at <= c.at:
+            return None
+    if muted:
+        return None
+    snoozes = [c for c in commands if c.name == "snooze" and c.until and _matches(c, action) and c.at <= now]
+    if snoozes:
+        s = snoozes[-1]
+        assert s.until is not None
+        if action.due_at <= s.until:
+            # Held until the snooze ends, then due once more (even if sent before).
+            return replace(action, due_at=s.until, key=f"{action.key}@{iso(s.until)}", marks=())
+    return action
+
+
+# --------------------------------------------------------------------------- across cases
+
+
+def widespread(ctxs: Sequence[Context], links: Iterable[Link], now: datetime, config: Config) -> list[Action]:
+    """Three or more institutions linked to one problem: alert the area's PM, again when it grows."""
+    rule = config.actions.widespread
+    if not rule.enabled:
+        return []
+    by_number = {ctx.number: ctx for ctx in ctxs}
+    known: dict[str, tuple[str, datetime | None]] = {}
+    for ctx in ctxs:
+        if ctx.case.institution:
+            since = next((e.at for e in ctx.events if e.data.get("institution")), ctx.events[0].at)
+            known[ctx.number] = (ctx.case.institution, since)
+    actions = []
+    for cluster in clusters(known, links, now):
+        n = len(cluster.institutions)
+        members = [by_number[c] for c in cluster.cases if c in by_number]
+        if n < rule.institutions or not any(m.clocks.state in ("open", "pending_customer") for m in members):
+            continue
+        areas = sorted(
+            {m.route.area for m in members if m.case.source == "vendor"} or {config.areas.fallback}
+        )
+        to: list[str] = []
+        notes = []
+        for area in areas:
+            pms, note = pms_for(area, config)
+            to.extend(p for p in pms if p not in to)
+            if note:
+                notes.append(note)
+        described = ", ".join(
+            f"{m.number} ({m.case.institution})"
+            if m.case.institution
+            else (f"{m.number} (case of record)" if m.case.case_of_record else m.number)
+            for m in members
+        )
+        reason = (
+            f"{n} institutions ({', '.join(cluster.institutions)}) have linked cases about one problem: "
+            f"{described}. Ex Libris treats a problem raised by three or four libraries as widespread; the "
+            f"{' and '.join(areas)} PM may open or name an Alliance case of record and tell the community."
+        )
+        due = cluster.grown_at or now
+        actions.append(
+            Action(
+                "widespread",
+                None,
+                tuple(to),
+                due,
+                " ".join([reason, *dict.fromkeys(notes)]),
+                f"widespread:{cluster.cases[0]}:{n}",
+                cases=cluster.cases,
+                area=areas[0],
+                marks=marks(cluster.cases, n),
+                basis=Basis("cluster", due, f"the cluster reached {n} institutions", "0 hours"),
+                data={"institutions": list(cluster.institutions)},
+            )
+        )
+    return actions
+
+
+def _flags(
+    ctxs: Sequence[Context], actions: Sequence[Action], start: datetime, end: datetime
+) -> dict[str, datetime]:
+    """Cases flagged for a support call between ``start`` and ``end``: by a reply command, or because
+    the case needs a PM (pm_assist, pm_stalled_high due by then); the value is when."""
+    flagged: dict[str, datetime] = {}
+    for ctx in ctxs:
+        for c in ctx.clocks.commands:
+            if c.name == "agenda" and start < c.at <= end:
+                flagged.setdefault(ctx.number, c.at)
+    for a in actions:
+        if a.kind in ("pm_assist", "pm_stalled_high") and a.case and a.due_at <= end:
+            flagged.setdefault(a.case, max(a.due_at, start))
+    return flagged
+
+
+@dataclass(frozen=True)
+class Calls:
+    """The support calls around an instant and the cases flagged for them."""
+
+    previous: datetime  # the latest call that has started
+    following: datetime  # the next call
+    flagged: dict[str, datetime]  # for the next call: case -> when it was flagged
+    discussed: dict[str, datetime]  # at the previous call
+
+
+def _calls(ctxs: Sequence[Context], actions: Sequence[Action], now: datetime, config: Config) -> Calls:
+    previous, following = calls_around(now, config)
+    before_previous, _ = calls_around(previous - timedelta(minutes=1), config)
+    open_now = {ctx.number for ctx in ctxs if ctx.clocks.state != "closed"}
+    closed_before = {
+        ctx.number for ctx in ctxs if ctx.clocks.closed_at is not None and ctx.clocks.closed_at < previous
+    }
+    flagged = {n: at for n, at in _flags(ctxs, actions, previous, following).items() if n in open_now}
+    discussed = {
+        n: at for n, at in _flags(ctxs, actions, before_previous, previous).items() if n not in closed_before
+    }
+    return Calls(previous, following, flagged, discussed)
+
+
+def agenda(ctxs: Sequence[Context], calls: Calls, now: datetime, config: Config) -> list[Action]:
+    """Seven days before the call: the agenda draft, most critical cases first."""
+    rule = config.actions.agenda
+    if not rule.enabled:
+        return []
+    calendar = BusinessCalendar.of(config)
+    by_number = {ctx.number: ctx for ctx in ctxs}
+    due = calendar.subtract(calls.following, duration(rule.before))
+    on_agenda = sorted(
+        (n for n, at in calls.flagged.items() if at <= due),
+        key=lambda n: (
+            PRIORITY_ORDER.get(by_number[n].case.priority, 4),
+            by_number[n].case.opened_at or now,
+            n,
+        ),
+    )
+    coordinator = config.support_call.coordinator
+    to = tuple(
+        dict.fromkeys(
+            [*([coordinator] if coordinator else []), *(pm.email for pm in config.program_managers)]
+        )
+    )
+    if on_agenda:
+        listed = f"{len(on_agenda)} case(s) are flagged for it, most critical first: {', '.join(on_agenda)}."
+    else:
+        listed = "No case is flagged for it yet."
+    nobody = "" if to else " No coordinator or program manager is configured, so nobody can be told."
+    return [
+        Action(
+            "agenda",
+            None,
+            to,
+            due,
+            f"The Alliance / Ex Libris support call is on {when(calls.following, calendar)}. "
+            f"{listed}{nobody}",
+            f"agenda:{calls.following.date().isoformat()}",
+            cases=tuple(on_agenda),
+            basis=Basis("support call", calls.following, "the next support call", rule.before, before=True),
+            data={"call_at": calls.following.isoformat()},
+        )
+    ]
+
+
+def coordinator_contact(ctxs: Sequence[Context], calls: Calls, config: Config) -> list[Action]:
+    """A case flagged less than a week before the call: the PM contacts the coordinator."""
+    rule = config.actions.coordinator_contact
+    if not rule.enabled:
+        return []
+    calendar = BusinessCalendar.of(config)
+    by_number = {ctx.number: ctx for ctx in ctxs}
+    window = calendar.subtract(calls.following, duration(rule.within))
+    coordinator = config.support_call.coordinator
+    who = f" ({coordinator})" if coordinator else ""
+    out = []
+    for n, at in sorted(calls.flagged.items()):
+        if at <= window:
+            continue
+        ctx = by_number[n]
+        to, _, note = ctx.route.pm_cc_owner()
+        reason = (
+            f"Case {n} was flagged on {when(at, calendar)} for the support call on "
+            f"{when(calls.following, calendar)}, less than {rule.within} before it: contact the "
+            f"support-call coordinator{who} directly."
+        )
+        out.append(
+            Action(
+                "coordinator_contact",
+                n,
+                to,
+                at,
+                " ".join(p for p in (reason, note) if p),
+                f"coordinator_contact:{n}:{calls.following.date().isoformat()}",
+                area=ctx.route.area,
+                basis=Basis("flagged", at, "flagged for the next support call", "0 hours"),
+                data={"call_at": calls.following.isoformat(), "coordinator": coordinator},
+            )
+        )
+    return out
+
+
+def post_call_followup(ctxs: Sequence[Context], calls: Calls, config: Config) -> list[Action]:
+    """The day after the call: the PM tells each discussed case's owner what came of it."""
+    rule = config.actions.post_call_followup
+    if not rule.enabled:
+        return []
+    calendar = BusinessCalendar.of(config)
+    by_number = {ctx.number: ctx for ctx in ctxs}
+    due = calendar.add(calls.previous, duration(rule.after))
+    out = []
+    for n in sorted(calls.discussed):
+        ctx = by_number[n]
+        to, cc, note = ctx.route.pm_cc_owner()
+        reason = (
+            f"Case {n} was on the agenda of the support call on {when(calls.previous, calendar)}: tell its "
+            f"owner {ctx.case.owner or '(unknown)'} what came out of the call, and check that Ex Libris "
+            f"added it to the case comments."
+        )
+        out.append(
+            Action(
+                "post_call_followup",
+                n,
+                to,
+                due,
+                " ".join(p for p in (reason, note) if p),
+                f"post_call_followup:{n}:{calls.previous.date().isoformat()}",
+                cc=cc,
+                area=ctx.route.area,
+                basis=Basis("support call", calls.previous, "the last support call", rule.after),
+                data={"call_at": calls.previous.isoformat()},
+            )
+        )
+    return out
+
+
+def digests(now: datetime, config: Config) -> list[Action]:
+    """Every PM's weekly digest, due at the weekly slot (Monday 08:00 by default)."""
+    if not config.actions.digest.enabled:
+        return []
+    slot = digest_slot(now, config)
+    return [
+        Action(
+            "digest",
+            None,
+            (pm.email,),
+            slot,
+            f"The weekly digest for {pm.name} ({', '.join(pm.areas) or 'no area'}).",
+            f"digest:{pm.email.lower()}:{slot.date().isoformat()}",
+            area=pm.areas[0] if pm.areas else None,
+        )
+        for pm in config.program_managers
+    ]

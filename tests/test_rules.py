@@ -1,0 +1,670 @@
+"""Each rule of the policy, table-driven: when it falls due, and every case where it must not.
+
+Times are local (America/Los_Angeles). The week of Monday 2026-09-14 has no holiday; business
+hours are 08:00-17:00, so "1 business day" is nine working hours.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from policytools import CASE, CONFIG, ev, kinds, opened, t
+from policytools import due as due_at_time
+
+from daemon.config import parse
+from daemon.model import ACTION_KINDS, Link
+from daemon.policy.rules import CASE_RULES
+
+LADDER = ("request_update", "escalate", "pm_assist")
+
+
+def due(events, at, **kw):
+    return due_at_time(events, at, **kw)
+
+
+def ladder(events, at, **kw):
+    return kinds(due(events, at, kinds=LADDER, **kw))
+
+
+# --------------------------------------------------------------------------- the ladder
+
+MON = "2026-09-14"
+OPEN = opened(f"{MON} 10:00")
+
+LADDER_TABLE = [
+    # (id, events, at, expected ladder kinds due)
+    ("silent-under-2-business-days", [OPEN], "2026-09-16 09:59", []),
+    ("silent-2-business-days", [OPEN], "2026-09-16 10:00", ["request_update"]),
+    (
+        "vendor-comment-restarts-the-clock",
+        [OPEN, ev("vendor_comment", "2026-09-15 16:00")],
+        "2026-09-16 10:00",
+        [],
+    ),
+    (
+        "vendor-comment-then-2-business-days",
+        [OPEN, ev("vendor_comment", "2026-09-15 16:00")],
+        "2026-09-17 16:00",
+        ["request_update"],
+    ),
+    (
+        "status-change-is-a-response",
+        [OPEN, ev("status_changed", "2026-09-15 16:00", status="In Progress", state="open")],
+        "2026-09-16 10:00",
+        [],
+    ),
+    (
+        "acknowledgements-do-not-reset",
+        [
+            OPEN,
+            ev("escalation_acknowledged", "2026-09-15 09:00"),
+            ev("pending_customer_reminder", "2026-09-15 11:00"),
+            ev("survey_invited", "2026-09-15 12:00"),
+            ev("list_mention", "2026-09-15 13:00", actor="vendor", newsletter=True),
+        ],
+        "2026-09-16 10:00",
+        ["request_update"],
+    ),
+    (
+        "list-mail-is-never-a-response",
+        [OPEN, ev("list_mention", "2026-09-15 09:00", actor="list")],
+        "2026-09-16 10:00",
+        ["request_update"],
+    ),
+    (
+        "our-comment-restarts-the-wait",
+        [OPEN, ev("member_comment", "2026-09-15 10:00", actor="member")],
+        "2026-09-16 10:00",
+        [],
+    ),
+    (
+        "update-requested-then-silent-2-more-days",
+        [OPEN, ev("update_requested", "2026-09-16 11:00", actor="member")],
+        "2026-09-18 11:00",
+        ["escalate"],
+    ),
+    (
+        "update-requested-not-yet-2-more-days",
+        [OPEN, ev("update_requested", "2026-09-16 11:00", actor="member")],
+        "2026-09-18 10:59",
+        [],
+    ),
+    (
+        "escalation-without-update-request",
+        [OPEN, ev("escalation_requested", "2026-09-15 10:00", actor="member")],
+        "2026-09-18 10:00",
+        ["pm_assist"],
+    ),
+    (
+        "escalation-not-yet-3-days",
+        [OPEN, ev("escalation_requested", "2026-09-15 10:00", actor="member")],
+        "2026-09-18 09:59",
+        [],
+    ),
+    (
+        "comment-feedback-escalation-all-tried",
+        [
+            OPEN,
+            ev("update_requested", "2026-09-16 11:00", actor="member"),
+            ev("in_case_feedback", "2026-09-17 09:00", actor="member"),
+            ev("escalation_requested", "2026-09-17 10:00", actor="member"),
+        ],
+        "2026-09-17 10:00",
+        ["pm_assist"],
+    ),
+    (
+        "vendor-response-resets-after-escalation",
+        [
+            OPEN,
+            ev("escalation_requested", "2026-09-15 10:00", actor="member"),
+            ev("vendor_comment", "2026-09-16 10:00"),
+        ],
+        "2026-09-18 10:00",
+        ["request_update"],
+    ),
+    (
+        "escalation-ack-does-not-reset",
+        [
+            OPEN,
+            ev("escalation_requested", "2026-09-15 10:00", actor="member"),
+            ev("escalation_acknowledged", "2026-09-15 12:00"),
+        ],
+        "2026-09-18 10:00",
+        ["pm_assist"],
+    ),
+    (
+        "closed-case-has-no-ladder",
+        [OPEN, ev("case_closed", "2026-09-15 10:00", state="closed")],
+        "2026-10-30 10:00",
+        [],
+    ),
+    (
+        "pending-customer-stops-the-ladder",
+        [
+            OPEN,
+            ev(
+                "status_changed",
+                "2026-09-15 10:00",
+                status="Pending Customer Input",
+                state="pending_customer",
+            ),
+        ],
+        "2026-09-30 10:00",
+        [],
+    ),
+    (
+        "our-answer-to-pending-starts-the-vendor-clock",
+        [
+            OPEN,
+            ev(
+                "status_changed",
+                "2026-09-15 10:00",
+                status="Pending Customer Input",
+                state="pending_customer",
+            ),
+            ev("member_comment", "2026-09-16 10:00", actor="member"),
+        ],
+        "2026-09-18 10:00",
+        ["request_update"],
+    ),
+    (
+        "low-priority-3-business-days",
+        [opened(f"{MON} 10:00", priority="low")],
+        "2026-09-17 09:59",
+        [],
+    ),
+    (
+        "high-priority-1-business-day",
+        [opened(f"{MON} 10:00", priority="high")],
+        "2026-09-15 10:00",
+        ["request_update"],
+    ),
+    (
+        "system-down-4-hours-on-a-saturday",
+        [opened("2026-09-19 10:00", priority="system_down")],
+        "2026-09-19 14:00",
+        ["request_update"],
+    ),
+    (
+        "unknown-priority-is-normal",
+        [opened(f"{MON} 10:00", priority=None)],
+        "2026-09-16 10:00",
+        ["request_update"],
+    ),
+    (
+        "reopened-case-runs-again",
+        [
+            OPEN,
+            ev("case_closed", "2026-09-15 10:00", state="closed"),
+            ev("case_reopened", "2026-09-21 10:00"),
+            ev("status_changed", "2026-09-21 10:00", status="Re-opened", state="open"),
+        ],
+        "2026-09-23 10:00",
+        ["request_update"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "at", "expected"), [r[1:] for r in LADDER_TABLE], ids=[r[0] for r in LADDER_TABLE]
+)
+def test_ladder(events, at, expected):
+    assert ladder(events, at) == expected
+
+
+def test_the_ladder_key_is_the_silence_period_so_nothing_fires_twice():
+    [first] = due([OPEN], "2026-09-16 10:00", kinds=["request_update"])
+    assert first.key == f"request_update:{CASE}:{t(MON + ' 10:00').isoformat()}"
+    # Sent: not due again, not the next tick, not after more silence, not after our own comment.
+    later = [OPEN, ev("member_comment", "2026-09-17 10:00", actor="member")]
+    for at in ("2026-09-16 10:05", "2026-09-30 10:00"):
+        assert ladder([OPEN], at, sent=[first.key]) == []
+        assert ladder(later, at, sent=[first.key]) == []
+    # A vendor response opens a new period: a new key, due again after a new silence.
+    fresh = [OPEN, ev("vendor_comment", "2026-09-21 10:00")]
+    [again] = due(fresh, "2026-09-23 10:00", sent=[first.key], kinds=["request_update"])
+    assert again.key != first.key
+
+
+def test_ladder_due_times_and_recipients():
+    [a] = due([OPEN], "2026-09-20 10:00", kinds=["request_update"])
+    assert a.due_at == t("2026-09-16 10:00")
+    assert a.to == ("jdoe@wwu.edu",)
+    assert "2 business days" in a.reason
+    assert CASE in a.reason
+    events = [OPEN, ev("escalation_requested", "2026-09-15 10:00", actor="member")]
+    [p] = due(events, "2026-09-20 10:00", kinds=["pm_assist"])
+    assert p.due_at == t("2026-09-18 10:00")
+    assert p.to == ("mlopez@orbiscascade.org",)  # fulfillment, from the category
+    assert p.cc == ("jdoe@wwu.edu",)
+
+
+def test_escalate_draft_names_the_pm_and_the_unused_feedback():
+    events = [OPEN, ev("update_requested", "2026-09-16 11:00", actor="member")]
+    [e] = due(events, "2026-09-18 11:00", kinds=["escalate"])
+    assert e.data == {"pm_contacts": ["mlopez@orbiscascade.org"], "suggest_feedback": True}
+    used = [*events, ev("in_case_feedback", "2026-09-16 12:00", actor="member")]
+    [e] = due(used, "2026-09-18 12:00", kinds=["escalate"])
+    assert e.data["suggest_feedback"] is False
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def test_no_owner_goes_to_the_fallback_area_pm_and_says_why():
+    events = [opened(f"{MON} 10:00", owner=None, category=None, subcategory=None, asset=None)]
+    [a] = due(events, "2026-09-16 10:00", kinds=["request_update"])
+    assert a.to == ("sreyes@orbiscascade.org",)  # the systems PM: the default fallback area
+    assert "No owner is known" in a.reason
+    [d] = due(events, "2026-09-16 10:00", kinds=["description_gaps"])
+    assert d.area == "systems"
+
+
+def test_unmapped_area_routes_to_the_fallback_and_the_reason_says_so():
+    events = [
+        opened(
+            f"{MON} 10:00", priority="system_down", asset="Leganto", category="Widgets", subcategory="Misc"
+        )
+    ]
+    [a] = due(events, f"{MON} 10:00", kinds=["pm_system_down"])
+    assert a.to == ("sreyes@orbiscascade.org",)
+    assert 'No area is mapped for "Leganto / Widgets / Misc"' in a.reason
+
+
+def test_an_area_without_pm_goes_to_the_fallback_area_pm():
+    events = [opened(f"{MON} 10:00", priority="system_down", asset="Primo VE", category="Search")]
+    [a] = due(events, f"{MON} 10:00", kinds=["pm_system_down"])
+    assert a.area == "discovery"
+    assert a.to == ("sreyes@orbiscascade.org",)
+    assert "No PM is configured for discovery" in a.reason
+
+
+# --------------------------------------------------------------------------- other rules
+
+
+def test_pm_system_down_at_once_when_opened_or_raised():
+    down = [opened(f"{MON} 10:00", priority="system_down")]
+    [a] = due(down, f"{MON} 10:00", kinds=["pm_system_down"])
+    assert a.due_at == t(f"{MON} 10:00")
+    assert (a.to, a.cc) == (("mlopez@orbiscascade.org",), ("jdoe@wwu.edu",))
+    assert due([OPEN], "2026-09-30 10:00", kinds=["pm_system_down"]) == []
+    raised = [OPEN, ev("priority_changed", "2026-09-16 09:00", priority="system_down")]
+    assert due(raised, "2026-09-16 08:59", kinds=["pm_system_down"]) == []
+    [b] = due(raised, "2026-09-16 09:00", kinds=["pm_system_down"])
+    assert b.key.endswith(t("2026-09-16 09:00").isoformat())
+    closed = [*down, ev("case_closed", f"{MON} 12:00", state="closed")]
+    assert due(closed, f"{MON} 13:00", kinds=["pm_system_down"]) == []
+
+
+@pytest.mark.parametrize(
+    ("events", "at", "expected"),
+    [
+        pytest.param([opened(f"{MON} 10:00", priority="high")], "2026-10-14 09:59", False, id="29-days"),
+        pytest.param([opened(f"{MON} 10:00", priority="high")], "2026-10-14 10:00", True, id="30-days"),
+        pytest.param(
+            [opened(f"{MON} 10:00", priority="system_down")], "2026-10-14 10:00", True, id="system-down"
+        ),
+        pytest.param([OPEN], "2026-11-30 10:00", False, id="normal-never"),
+        pytest.param(
+            [
+                opened(f"{MON} 10:00", priority="high"),
+                ev("member_comment", "2026-10-01 10:00", actor="member"),
+            ],
+            "2026-10-14 10:00",
+            True,
+            id="our-comments-are-not-progress",
+        ),
+        pytest.param(
+            [opened(f"{MON} 10:00", priority="high"), ev("vendor_comment", "2026-10-01 10:00")],
+            "2026-10-14 10:00",
+            False,
+            id="vendor-response-is-progress",
+        ),
+        pytest.param(
+            [
+                opened(f"{MON} 10:00", priority="high"),
+                ev(
+                    "status_changed",
+                    "2026-09-15 10:00",
+                    status="Pending Customer Input",
+                    state="pending_customer",
+                ),
+            ],
+            "2026-10-30 10:00",
+            False,
+            id="waiting-for-us-is-not-stalled",
+        ),
+    ],
+)
+def test_pm_stalled_high(events, at, expected):
+    assert bool(due(events, at, kinds=["pm_stalled_high"])) is expected
+
+
+PENDING = [
+    OPEN,
+    ev("status_changed", "2026-09-15 10:00", status="Pending Customer Input", state="pending_customer"),
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "at", "expected_keys_suffix"),
+    [
+        pytest.param(PENDING, "2026-09-20 09:59", [], id="under-5-days"),
+        pytest.param(PENDING, "2026-09-20 10:00", [":5 days"], id="5-days"),
+        pytest.param(PENDING, "2026-10-06 10:00", [":21 days"], id="21-days-only-the-latest"),
+        pytest.param(
+            [*PENDING, ev("pending_customer_reminder", "2026-09-22 10:00")],
+            "2026-09-22 11:00",
+            [":5 days"],
+            id="vendor-reminder-changes-nothing",
+        ),
+        pytest.param(
+            [*PENDING, ev("member_comment", "2026-09-18 10:00", actor="member")],
+            "2026-09-25 10:00",
+            [],
+            id="answered",
+        ),
+        pytest.param(
+            [*PENDING, ev("status_changed", "2026-09-17 10:00", status="In Progress", state="open")],
+            "2026-09-25 10:00",
+            [],
+            id="vendor-took-it-back",
+        ),
+    ],
+)
+def test_customer_turn(events, at, expected_keys_suffix):
+    got = due(events, at, kinds=["customer_turn"])
+    assert [a.key[a.key.rindex(":") :] for a in got] == expected_keys_suffix
+
+
+def test_customer_turn_fires_at_5_and_at_21_days_once_each():
+    [five] = due(PENDING, "2026-09-20 10:00", kinds=["customer_turn"])
+    assert due(PENDING, "2026-09-30 10:00", kinds=["customer_turn"], sent=[five.key]) == []
+    [late] = due(PENDING, "2026-10-06 10:00", kinds=["customer_turn"], sent=[five.key])
+    assert late.key != five.key
+    assert due(PENDING, "2026-10-07 10:00", kinds=["customer_turn"], sent=[five.key, late.key]) == []
+
+
+CLOSED = [OPEN, ev("case_closed", "2026-09-16 08:00", state="closed")]
+
+
+@pytest.mark.parametrize(
+    ("events", "at", "expected"),
+    [
+        pytest.param(CLOSED, "2026-09-17 07:59", False, id="before-1-business-day"),
+        pytest.param(CLOSED, "2026-09-17 08:00", True, id="1-business-day"),
+        pytest.param(CLOSED, "2026-10-01 08:00", True, id="within-the-window"),
+        pytest.param(CLOSED, "2026-10-01 08:01", False, id="14-days-late-is-too-late"),
+        pytest.param(
+            [*CLOSED, ev("status_changed", "2026-09-16 12:00", status="Re-opened", state="open")],
+            "2026-09-18 08:00",
+            False,
+            id="reopened",
+        ),
+        pytest.param([OPEN], "2026-09-18 08:00", False, id="open"),
+    ],
+)
+def test_survey(events, at, expected):
+    assert bool(due(events, at, kinds=["survey"])) is expected
+
+
+HIGH = opened(f"{MON} 10:00", priority="high")
+
+
+@pytest.mark.parametrize(
+    ("events", "at", "expected"),
+    [
+        pytest.param([HIGH], "2026-09-15 09:59", False, id="under-1-business-day"),
+        pytest.param([HIGH], "2026-09-15 10:00", True, id="1-business-day"),
+        pytest.param(
+            [HIGH, ev("list_mention", "2026-09-15 09:00", actor="list")],
+            "2026-09-16 10:00",
+            False,
+            id="mentioned-on-a-list",
+        ),
+        pytest.param(
+            [HIGH, ev("list_mention", "2026-09-15 09:00", actor="vendor", newsletter=True)],
+            "2026-09-16 10:00",
+            True,
+            id="a-vendor-newsletter-is-not-a-list",
+        ),
+        pytest.param([OPEN], "2026-09-16 10:00", False, id="normal-priority"),
+        pytest.param(
+            [OPEN, ev("priority_changed", "2026-09-16 10:00", priority="high")],
+            "2026-09-17 09:59",
+            False,
+            id="raised-counts-from-the-raise",
+        ),
+        pytest.param(
+            [OPEN, ev("priority_changed", "2026-09-16 10:00", priority="high")],
+            "2026-09-17 10:00",
+            True,
+            id="raised-then-1-business-day",
+        ),
+    ],
+)
+def test_share_on_list(events, at, expected):
+    assert bool(due(events, at, kinds=["share_on_list"])) is expected
+
+
+@pytest.mark.parametrize(
+    ("description", "category", "missing"),
+    [
+        pytest.param(
+            "Citations disappear.",
+            "Fulfillment",
+            ["steps", "impact", "troubleshooting", "who_else", "related_cases"],
+            id="one-line",
+        ),
+        pytest.param(
+            "Sections vanish on save. Affects 300 courses.",
+            "Fulfillment",
+            ["steps", "troubleshooting", "who_else", "related_cases"],
+            id="impact-only",
+        ),
+        pytest.param(
+            "To reproduce: open a reading list, move a citation. It blocks the whole course reserves team.",
+            None,
+            ["troubleshooting", "who_else", "related_cases", "category"],
+            id="no-category",
+        ),
+    ],
+)
+def test_description_gaps_names_what_is_missing(description, category, missing):
+    events = [opened(f"{MON} 10:00", description=description, category=category)]
+    [a] = due(events, f"{MON} 10:00", kinds=["description_gaps"])
+    assert a.data["missing"] == missing
+
+
+def test_description_gaps_not_for_a_complete_description_nor_without_one():
+    assert due([OPEN], f"{MON} 10:00", kinds=["description_gaps"]) == []
+    assert due([opened(f"{MON} 10:00", description=None)], f"{MON} 10:00", kinds=["description_gaps"]) == []
+
+
+def test_handover_goes_to_both_owners_once():
+    events = [
+        OPEN,
+        ev(
+            "handover", "2026-09-15 10:00", actor="member", owner="kim@wwu.edu", previous_owner="jdoe@wwu.edu"
+        ),
+    ]
+    [a] = due(events, "2026-09-15 10:00", kinds=["handover"])
+    assert a.to == ("jdoe@wwu.edu", "kim@wwu.edu")
+    assert due(events, "2026-09-15 10:00", kinds=["handover"], sent=[a.key]) == []
+    # From then on the successor owns the case's reminders.
+    [r] = due(events, "2026-09-20 10:00", kinds=["request_update"])
+    assert r.to == ("kim@wwu.edu",)
+
+
+# --------------------------------------------------------------------------- widespread
+
+
+def _three(extra=()):
+    cases = [("10700001", "WWU"), ("10700002", "UW"), ("10700003", "WSU"), *extra]
+    return [opened(f"{MON} 10:00", case=n, institution=i, owner=f"x@{i.lower()}.edu") for n, i in cases]
+
+
+LINKS = [
+    Link.of("10700001", "10700002", "cited together", t("2026-09-15 10:00")),
+    Link.of("10700002", "10700003", "cited together", t("2026-09-16 10:00")),
+]
+
+
+def test_widespread_when_three_institutions_are_linked():
+    assert due(_three(), "2026-09-16 09:59", links=LINKS, kinds=["widespread"]) == []
+    [a] = due(_three(), "2026-09-16 10:00", links=LINKS, kinds=["widespread"])
+    assert a.case is None
+    assert a.cases == ("10700001", "10700002", "10700003")
+    assert a.due_at == t("2026-09-16 10:00")
+    assert a.to == ("mlopez@orbiscascade.org",)
+    assert "WSU" in a.reason
+    assert "UW" in a.reason
+
+
+def test_widespread_again_only_when_the_cluster_grows():
+    [first] = due(_three(), "2026-09-17 10:00", links=LINKS, kinds=["widespread"])
+    # A case of record (no institution) joins: same size, nothing new.
+    record = [*_three(), ev("case_of_record", "2026-09-18 10:00", actor="pm", case="10700009")]
+    grown_links = [*LINKS, Link.of("10700003", "10700009", "case of record", t("2026-09-18 10:00"))]
+    assert (
+        due(record, "2026-09-19 10:00", links=grown_links, sent=first.all_marks, kinds=["widespread"]) == []
+    )
+    # A fourth institution joins: alert again.
+    four = [*record, *_three([("10700004", "UO")])[3:]]
+    four_links = [*grown_links, Link.of("10700004", "10700009", "case of record", t("2026-09-21 10:00"))]
+    [again] = due(four, "2026-09-21 10:00", links=four_links, sent=first.all_marks, kinds=["widespread"])
+    assert "4 institutions" in again.reason
+    assert again.due_at == t("2026-09-21 10:00")
+
+
+def test_two_institutions_or_one_institution_twice_is_not_widespread():
+    two = [*_three()[:2], opened(f"{MON} 10:00", case="10700003", institution="WWU")]
+    assert due(two, "2026-09-20 10:00", links=LINKS, kinds=["widespread"]) == []
+
+
+def test_a_closed_cluster_is_not_widespread():
+    closed = [
+        *_three(),
+        *(
+            ev("case_closed", "2026-09-15 09:00", case=n, state="closed")
+            for n in ("10700001", "10700002", "10700003")
+        ),
+    ]
+    assert due(closed, "2026-09-20 10:00", links=LINKS, kinds=["widespread"]) == []
+
+
+# --------------------------------------------------------------------------- reply commands
+
+
+def test_snooze_holds_then_fires_once_more():
+    snoozed = [
+        OPEN,
+        ev(
+            "command",
+            "2026-09-16 11:00",
+            actor="member",
+            command="snooze",
+            until=t("2026-09-21 09:00").isoformat(),
+        ),
+    ]
+    [sent] = due([OPEN], "2026-09-16 10:00", kinds=["request_update"])
+    assert due(snoozed, "2026-09-18 10:00", kinds=["request_update"], sent=[sent.key]) == []
+    [again] = due(snoozed, "2026-09-21 09:00", kinds=["request_update"], sent=[sent.key])
+    assert again.due_at == t("2026-09-21 09:00")
+    assert due(snoozed, "2026-09-22 09:00", kinds=["request_update"], sent=[sent.key, again.key]) == []
+
+
+def test_mute_and_unmute():
+    muted = [OPEN, ev("command", "2026-09-15 11:00", actor="member", command="mute")]
+    assert due(muted, "2026-09-18 10:00", kinds=LADDER) == []
+    assert kinds(due(muted, "2026-09-18 10:00", kinds=["description_gaps", "request_update"])) == []
+    only_one = [
+        OPEN,
+        ev("command", "2026-09-15 11:00", actor="member", command="mute", action="request_update"),
+    ]
+    assert due(only_one, "2026-09-18 10:00", kinds=LADDER) == []
+    unmuted = [*muted, ev("command", "2026-09-17 11:00", actor="member", command="unmute")]
+    assert ladder(unmuted, "2026-09-18 10:00") == ["request_update"]
+
+
+# --------------------------------------------------------------------------- the support call and digests
+
+# December 2026: the first Wednesday is 2026-12-02; the call is at 10:00 by default.
+FLAG_EARLY = ev("command", "2026-11-20 10:00", actor="pm", command="agenda")
+FLAG_LATE = ev("command", "2026-11-30 10:00", actor="pm", command="agenda")
+NOV = opened("2026-11-16 10:00")
+
+
+def test_agenda_seven_days_before_the_first_wednesday():
+    assert due([NOV, FLAG_EARLY], "2026-11-25 09:59", kinds=["agenda"]) == []
+    [a] = due([NOV, FLAG_EARLY], "2026-11-25 10:00", kinds=["agenda"])
+    assert a.due_at == t("2026-11-25 10:00")
+    assert a.cases == (CASE,)
+    assert a.to == ("coordinator@orbiscascade.org", "mlopez@orbiscascade.org", "sreyes@orbiscascade.org")
+    assert a.key == "agenda:2026-12-02"
+
+
+def test_agenda_lists_the_most_critical_first():
+    cases = [
+        opened("2026-11-16 10:00", case="10700001", priority="low"),
+        opened("2026-11-16 10:00", case="10700002", priority="system_down"),
+        opened("2026-11-16 10:00", case="10700003", priority="high"),
+    ]
+    flags = [ev("command", "2026-11-20 10:00", actor="pm", case=c.case, command="agenda") for c in cases]
+    [a] = due([*cases, *flags], "2026-11-25 10:00", kinds=["agenda"])
+    assert a.cases == ("10700002", "10700003", "10700001")
+
+
+def test_coordinator_contact_inside_the_last_week_only():
+    assert due([NOV, FLAG_EARLY], "2026-11-30 10:00", kinds=["coordinator_contact"]) == []
+    [c] = due([NOV, FLAG_LATE], "2026-11-30 10:00", kinds=["coordinator_contact"])
+    assert c.to == ("mlopez@orbiscascade.org",)
+    assert c.data["coordinator"] == "coordinator@orbiscascade.org"
+
+
+def test_post_call_followup_the_day_after():
+    assert due([NOV, FLAG_LATE], "2026-12-03 09:59", kinds=["post_call_followup"]) == []
+    [f] = due([NOV, FLAG_LATE], "2026-12-03 10:00", kinds=["post_call_followup"])
+    assert f.key == f"post_call_followup:{CASE}:2026-12-02"
+    assert (f.to, f.cc) == (("mlopez@orbiscascade.org",), ("jdoe@wwu.edu",))
+
+
+def test_a_case_needing_a_pm_is_on_the_agenda_without_a_flag():
+    events = [opened("2026-11-02 10:00"), ev("escalation_requested", "2026-11-03 10:00", actor="member")]
+    [a] = due(events, "2026-11-25 10:00", kinds=["agenda"])
+    assert a.cases == (CASE,)
+
+
+def test_weekly_digest_per_pm_monday_morning():
+    assert due([], "2026-11-30 07:59", kinds=["digest"]) != []  # last week's, not yet sent
+    got = due([], "2026-11-30 08:00", kinds=["digest"])
+    assert sorted(a.to[0] for a in got) == ["mlopez@orbiscascade.org", "sreyes@orbiscascade.org"]
+    assert {a.key.rsplit(":", 1)[1] for a in got} == {"2026-11-30"}
+    assert due([], "2026-12-01 10:00", kinds=["digest"], sent=[a.key for a in got]) == []
+
+
+# --------------------------------------------------------------------------- every action kind
+
+
+def test_every_action_kind_has_a_rule_and_a_config_table():
+    covered = {r.kind for r in CASE_RULES} | {
+        "widespread",
+        "agenda",
+        "coordinator_contact",
+        "post_call_followup",
+        "digest",
+    }
+    assert covered == set(ACTION_KINDS)
+    assert {f.name for f in dataclasses.fields(CONFIG.actions)} == set(ACTION_KINDS)
+
+
+def test_a_disabled_rule_never_fires():
+    off = parse({"actions": {"request_update": {"enabled": False}}})
+    assert due([OPEN], "2026-09-30 10:00", config=off, kinds=["request_update"]) == []
+
+
+def test_thresholds_come_from_config():
+    quick = parse({"actions": {"request_update": {"normal": "3 business hours"}}})
+    assert ladder([OPEN], f"{MON} 12:59", config=quick) == []
+    assert ladder([OPEN], f"{MON} 13:00", config=quick) == ["request_update"]
