@@ -155,11 +155,11 @@ class BusinessCalendar:
         """
         unit = duration.unit
         if unit == "minutes":
-            return start + timedelta(minutes=duration.amount)
+            return later(start, timedelta(minutes=duration.amount))
         if unit == "hours" or (around_the_clock and unit == "business hours"):
-            return start + timedelta(hours=duration.amount)
+            return later(start, timedelta(hours=duration.amount))
         if around_the_clock and unit == "business days":
-            return start + timedelta(days=duration.amount)
+            return later(start, timedelta(days=duration.amount))
         if unit in ("days", "weeks"):
             days = duration.amount * (7 if unit == "weeks" else 1)
             return self.add_calendar_days(start, days)
@@ -172,11 +172,11 @@ class BusinessCalendar:
         """The instant ``duration`` before ``end`` (business days step back whole business days)."""
         unit = duration.unit
         if unit in ("minutes", "hours"):
-            return end - timedelta(**{unit: duration.amount})
+            return later(end, -timedelta(**{unit: duration.amount}))
         if unit in ("days", "weeks"):
             return self.add_calendar_days(end, -duration.amount * (7 if unit == "weeks" else 1))
         if unit == "business hours":
-            return end - timedelta(hours=duration.amount)
+            return later(end, -timedelta(hours=duration.amount))
         local = end.astimezone(self.tz)
         day, left = local.date(), int(duration.amount)
         while left > 0:
@@ -190,7 +190,7 @@ class BusinessCalendar:
         whole = int(days)
         local = start.astimezone(self.tz)
         moved = wall_time(local.date() + timedelta(days=whole), local.time(), self.tz)
-        return (moved + timedelta(days=days - whole)).astimezone(start.tzinfo)
+        return later(moved, timedelta(days=days - whole)).astimezone(start.tzinfo)
 
     def add_working_time(self, start: datetime, work: timedelta) -> datetime:
         """The instant when ``work`` of working time has passed since ``start``."""
@@ -205,11 +205,11 @@ class BusinessCalendar:
         if work <= timedelta(0):
             return cursor.astimezone(start.tzinfo)
         while True:
-            left_today = self._close(day) - cursor
+            left_today = between(cursor, self._close(day))
             # Work that ends exactly at closing time falls due at the next opening: the
             # same business instant, at an hour people read their mail.
             if work < left_today:
-                return (cursor + work).astimezone(start.tzinfo)
+                return later(cursor, work).astimezone(start.tzinfo)
             work -= left_today
             day = self.next_business_day(day + timedelta(days=1))
             cursor = self._open(day)
@@ -226,7 +226,7 @@ class BusinessCalendar:
                 lo = max(a, self._open(day))
                 hi = min(b, self._close(day))
                 if hi > lo:
-                    total += hi - lo
+                    total += between(lo, hi)
             day += timedelta(days=1)
         return total
 
@@ -234,7 +234,7 @@ class BusinessCalendar:
         """Time between two instants on the clock a threshold is measured with."""
         if business and not around_the_clock:
             return self.working_time(start, end)
-        return max(end - start, timedelta(0))
+        return max(between(start, end), timedelta(0))
 
     def describe_elapsed(self, elapsed: timedelta, business: bool, around_the_clock: bool) -> str:
         """``"3 business days 2 h 10 min"`` for working time, ``"4 days 1 h"`` otherwise."""
@@ -257,6 +257,16 @@ class BusinessCalendar:
 
     def _close(self, day: date) -> datetime:
         return wall_time(day, self.day_end, self.tz)
+
+
+def later(at: datetime, delta: timedelta) -> datetime:
+    """``at`` plus real elapsed time (Python adds on the wall clock within one zone)."""
+    return (at.astimezone(UTC) + delta).astimezone(at.tzinfo)
+
+
+def between(start: datetime, end: datetime) -> timedelta:
+    """Real elapsed time from ``start`` to ``end`` (Python subtracts wall clocks within one zone)."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
 
 
 def wall_time(day: date, clock: time, tz: tzinfo) -> datetime:
