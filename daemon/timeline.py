@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.config import Config
@@ -191,7 +191,7 @@ def _list(rec: Recognition, at: datetime, message_id: str | None, config: Config
     return Outcome(events=tuple(events), links=tuple(links))
 
 
-_FIELD_NAMES = tuple(CaseFields.__dataclass_fields__)
+_FIELDS = frozenset(CaseFields.__dataclass_fields__)
 
 
 def visible(events: Iterable[Event]) -> bool:
@@ -201,7 +201,6 @@ def visible(events: Iterable[Event]) -> bool:
 
 def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -> Case:
     """The case its events make (events in time order; ties keep their given order)."""
-    case = Case(number=number, related=tuple(sorted(set(related))))
     values: dict[str, object] = {}
     state = "unknown"
     source = "list"
@@ -210,31 +209,35 @@ def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -
     last_response = None
     for event in sorted(events, key=lambda e: e.at):
         data = event.data
-        for name in _FIELD_NAMES:
-            if data.get(name) is not None:
-                values[name] = data[name]
-        if "state" in data:
-            state = str(data["state"])
-        elif event.kind == "case_closed":
-            state = "closed"
-        if (
-            event.actor in ("vendor", "member", "pm")
-            and not data.get("newsletter")
-            and event.kind not in ("case_of_record", "list_mention")
-        ):
-            source = "vendor"
-        if event.kind == "case_of_record":
+        kind = event.kind
+        if data:
+            for name, value in data.items():
+                if value is not None and name in _FIELDS:
+                    values[name] = value
+            if "state" in data:
+                state = str(data["state"])
+            elif kind == "case_closed":
+                state = "closed"
+            newsletter = bool(data.get("newsletter"))
+        else:
+            if kind == "case_closed":
+                state = "closed"
+            newsletter = False
+        if kind == "case_of_record":
             record = True
-        if event.kind == "case_opened" and opened is None:
+        elif event.actor in ("vendor", "member", "pm") and not newsletter and kind != "list_mention":
+            source = "vendor"
+        if kind == "case_opened" and opened is None:
             opened = event.at
-        if event.actor == "vendor" and event.kind in VENDOR_RESPONSES:
+        if event.actor == "vendor" and kind in VENDOR_RESPONSES:
             last_response = event.at
-    return replace(
-        case,
+    return Case(
+        number=number,
+        related=tuple(sorted(set(related))),
         state=state,
         source=source,
         case_of_record=record,
         opened_at=opened,
         last_vendor_response_at=last_response,
-        **{k: v for k, v in values.items() if k in _FIELD_NAMES},  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
     )

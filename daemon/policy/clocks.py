@@ -87,6 +87,41 @@ def _instant(value: object) -> datetime | None:
     return None
 
 
+class _Silence:
+    """A ``Period`` while the walk builds it (mutable, so the walk stays linear and cheap)."""
+
+    __slots__ = ("escalation", "feedback", "since", "since_what", "update", "waiting_from", "waiting_what")
+
+    def __init__(self, at: datetime, what: str) -> None:
+        self.since = self.waiting_from = at
+        self.since_what = self.waiting_what = what
+        self.update: datetime | None = None
+        self.escalation: datetime | None = None
+        self.feedback: datetime | None = None
+
+    def ours(self, e: Event) -> None:
+        """Our comment, update request, escalation request or in-case feedback."""
+        if e.at >= self.waiting_from:
+            self.waiting_from, self.waiting_what = e.at, _WHAT[e.kind]
+        if e.kind == "update_requested" and self.update is None:
+            self.update = e.at
+        elif e.kind == "escalation_requested" and self.escalation is None:
+            self.escalation = e.at
+        elif e.kind == "in_case_feedback" and self.feedback is None:
+            self.feedback = e.at
+
+    def freeze(self) -> Period:
+        return Period(
+            self.since,
+            self.since_what,
+            self.waiting_from,
+            self.waiting_what,
+            self.update,
+            self.escalation,
+            self.feedback,
+        )
+
+
 def read(events: Sequence[Event]) -> Clocks:
     """The clocks as the events (already limited to "now", in time order) leave them."""
     state = "unknown"
@@ -94,60 +129,58 @@ def read(events: Sequence[Event]) -> Clocks:
     opened = last_response = progress = pending = closed = listed = described = None
     history: list[tuple[datetime, str]] = []
     progress_what = ""
-    period: Period | None = None
+    silence: _Silence | None = None
     answered = False  # we have answered since the case became pending
     commands: list[Command] = []
     handovers: list[Event] = []
     for e in events:
         d = e.data
-        new_state = str(d["state"]) if "state" in d else ("closed" if e.kind == "case_closed" else state)
-        if d.get("newsletter"):
-            continue  # a vendor mailing citing the case: a mention, nothing more
-        new_priority = d.get("priority") or priority
-        if new_priority != priority:
-            priority = str(new_priority)
-            history.append((e.at, priority))
-        if e.kind == "case_opened" and opened is None:
+        kind = e.kind
+        if d:
+            if d.get("newsletter"):
+                continue  # a vendor mailing citing the case: a mention, nothing more
+            new_state = d.get("state") or ("closed" if kind == "case_closed" else state)
+            new_priority = d.get("priority")
+            if new_priority and new_priority != priority:
+                priority = str(new_priority)
+                history.append((e.at, priority))
+            if described is None and d.get("description"):
+                described = e.at
+        else:
+            new_state = "closed" if kind == "case_closed" else state
+        if kind == "case_opened" and opened is None:
             opened = e.at
             if progress is None:
                 progress, progress_what = e.at, _WHAT["case_opened"]
-        if described is None and d.get("description"):
-            described = e.at
-        if e.kind in ("list_mention", "case_of_record") and listed is None and e.actor in ("list", "pm"):
+        elif kind in ("list_mention", "case_of_record") and listed is None and e.actor in ("list", "pm"):
             listed = e.at
 
-        vendor_response = e.actor == "vendor" and e.kind in RESPONSES
-        ours = e.actor in ("member", "pm") and e.kind in OURS
-        if new_state == "pending_customer" and state != "pending_customer":
-            pending, answered = e.at, False
-        elif new_state != "pending_customer":
-            pending = None
-        if new_state == "closed" and state != "closed":
-            closed = e.at
-        elif new_state != "closed":
-            closed = None
-        state = new_state
+        if new_state != state:
+            pending = e.at if new_state == "pending_customer" else None
+            closed = e.at if new_state == "closed" else None
+            if new_state == "pending_customer":
+                answered = False
+            state = str(new_state)
 
-        if vendor_response:
+        if e.actor == "vendor" and kind in RESPONSES:
             last_response = progress = e.at
-            progress_what = _WHAT[e.kind]
+            progress_what = _WHAT[kind]
             if state == "pending_customer" and answered:
                 pending, answered = e.at, False  # the vendor asks again
-            period = Period(e.at, _WHAT[e.kind], e.at, _WHAT[e.kind])
-        elif ours:
-            if state == "pending_customer" and not answered:
+            silence = _Silence(e.at, _WHAT[kind])
+        elif kind in OURS and e.actor in ("member", "pm"):
+            if silence is None or (state == "pending_customer" and not answered):
+                silence = _Silence(e.at, _WHAT[kind])
+            if state == "pending_customer":
                 answered = True
-                period = Period(e.at, _WHAT[e.kind], e.at, _WHAT[e.kind])
-            if period is None:
-                period = Period(e.at, _WHAT[e.kind], e.at, _WHAT[e.kind])
-            period = _ours(period, e)
-        elif e.kind == "case_opened" and period is None:
-            period = Period(e.at, _WHAT["case_opened"], e.at, _WHAT["case_opened"])
-        elif e.kind == "command":
+            silence.ours(e)
+        elif kind == "case_opened" and silence is None:
+            silence = _Silence(e.at, _WHAT["case_opened"])
+        elif kind == "command":
             command = _command(e)
             if command is not None:
                 commands.append(command)
-        elif e.kind == "handover":
+        elif kind == "handover":
             handovers.append(e)
 
     if state == "closed":
@@ -161,7 +194,7 @@ def read(events: Sequence[Event]) -> Clocks:
     return Clocks(
         state=state,
         turn=turn,
-        period=period if turn == "vendor" else None,
+        period=silence.freeze() if turn == "vendor" and silence else None,
         opened_at=opened,
         last_response_at=last_response,
         progress_since=progress,
@@ -174,22 +207,6 @@ def read(events: Sequence[Event]) -> Clocks:
         handovers=tuple(handovers),
         describe_at=described,
     )
-
-
-def _ours(period: Period, e: Event) -> Period:
-    """Our comment, update request, escalation request or in-case feedback in a period."""
-    from dataclasses import replace
-
-    changes: dict[str, object] = {}
-    if e.at >= period.waiting_from:
-        changes.update(waiting_from=e.at, waiting_what=_WHAT[e.kind])
-    if e.kind == "update_requested" and period.update_requested is None:
-        changes["update_requested"] = e.at
-    if e.kind == "escalation_requested" and period.escalation_requested is None:
-        changes["escalation_requested"] = e.at
-    if e.kind == "in_case_feedback" and period.feedback is None:
-        changes["feedback"] = e.at
-    return replace(period, **changes)  # type: ignore[arg-type]
 
 
 def _command(e: Event) -> Command | None:

@@ -18,7 +18,7 @@ from daemon.policy import clocks as clocks_mod
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around, digest_slot
 from daemon.policy.clusters import clusters, marks
-from daemon.policy.routing import pms_for, route
+from daemon.policy.routing import Router, pms_for
 from daemon.policy.rules import CASE_RULES, Context, duration, iso, when
 from daemon.timeline import project
 
@@ -46,13 +46,14 @@ class Snapshot:
 def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]:
     """Each case as of ``now``, with its clocks and routing (cases with no event by then are left out)."""
     calendar = BusinessCalendar.of(config)
+    router = Router(config)
     out = []
     for f in snapshot.files:
         events = tuple(e for e in f.events if e.at <= now)
         if not events:
             continue
         case = project(f.number, events, f.related)
-        out.append(Context(case, events, clocks_mod.read(events), route(case, config), now, config, calendar))
+        out.append(Context(case, events, clocks_mod.read(events), router(case), now, config, calendar))
     return out
 
 
@@ -128,9 +129,11 @@ def widespread(ctxs: Sequence[Context], links: Iterable[Link], now: datetime, co
     if not rule.enabled:
         return []
     by_number = {ctx.number: ctx for ctx in ctxs}
+    links = [link for link in links if link.at is None or link.at <= now]
+    linked = {n for link in links for n in (link.a, link.b)}
     known: dict[str, tuple[str, datetime | None]] = {}
     for ctx in ctxs:
-        if ctx.case.institution:
+        if ctx.case.institution and ctx.number in linked:
             since = next((e.at for e in ctx.events if e.data.get("institution")), ctx.events[0].at)
             known[ctx.number] = (ctx.case.institution, since)
     actions = []

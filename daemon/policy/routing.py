@@ -65,3 +65,22 @@ def route(case: Case, config: Config) -> Route:
     area, why = area_of(case, config)
     pms, pms_why = pms_for(area, config)
     return Route(case.owner, area, why, pms, pms_why)
+
+
+class Router:
+    """``route`` for many cases of one config, remembering each category's area and each area's PMs."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._areas: dict[tuple[str | None, ...], tuple[str, str]] = {}
+        self._pms: dict[str, tuple[tuple[str, ...], str]] = {}
+
+    def __call__(self, case: Case) -> Route:
+        label = (case.asset, case.category, case.subcategory)
+        if label not in self._areas:
+            self._areas[label] = area_of(case, self.config)
+        area, why = self._areas[label]
+        if area not in self._pms:
+            self._pms[area] = pms_for(area, self.config)
+        pms, pms_why = self._pms[area]
+        return Route(case.owner, area, why, pms, pms_why)

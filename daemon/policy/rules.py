@@ -346,8 +346,9 @@ _LABELS = {
 
 
 @lru_cache(maxsize=64)
-def _patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in patterns)
+def _pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression matching any of ``patterns`` (each kept as its own group)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)", re.IGNORECASE | re.MULTILINE)
 
 
 def checklist_gaps(case: Case, config: Config) -> list[str]:
@@ -359,7 +360,7 @@ def checklist_gaps(case: Case, config: Config) -> list[str]:
         if item in ("category", "subcategory"):
             present = bool(getattr(case, item))
         else:
-            present = any(p.search(text) for p in _patterns(getattr(rule, item)))
+            present = _pattern(getattr(rule, item)).search(text) is not None
         if not present:
             missing.append(item)
     return missing
