@@ -7,6 +7,7 @@ Errors become exit codes only here: 2 for the user's mistakes (config, usage),
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -173,6 +174,7 @@ def cmd_due(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     at = _instant(args.at, cfg)
     with _store(cfg) as store:
         snapshot = store.snapshot(at)
+    gc.freeze()  # the snapshot lives to the end: keep the collector from rescanning it
     actions = decide(snapshot, at, cfg)
     if args.json:
         print(json.dumps([a.to_json() for a in actions], indent=2))

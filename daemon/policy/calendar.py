@@ -269,6 +269,7 @@ def between(start: datetime, end: datetime) -> timedelta:
     return end.astimezone(UTC) - start.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def wall_time(day: date, clock: time, tz: tzinfo) -> datetime:
     """The instant of a wall-clock time on a day (a time skipped by DST moves forward)."""
     aware = datetime.combine(day, clock, tzinfo=tz)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from daemon.config import Config
-from daemon.model import ACTION_KINDS, Action, Basis, Event, Link
+from daemon.model import ACTION_KINDS, Action, Basis, Case, Event, Link
 from daemon.policy import clocks as clocks_mod
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around, digest_slot
@@ -32,6 +32,9 @@ class CaseFile:
     number: str
     events: tuple[Event, ...]
     related: tuple[str, ...] = ()
+    # The projection of all of ``events`` when the caller has it (the store caches it);
+    # used when every event is at or before ``now``, else the case is projected again.
+    case: Case | None = None
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,11 @@ def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]
     router = Router(config)
     out = []
     for f in snapshot.files:
-        events = tuple(e for e in f.events if e.at <= now)
+        whole = bool(f.events) and f.events[-1].at <= now
+        events = f.events if whole else tuple(e for e in f.events if e.at <= now)
         if not events:
             continue
-        case = project(f.number, events, f.related)
+        case = f.case if whole and f.case is not None else project(f.number, events, f.related)
         out.append(Context(case, events, clocks_mod.read(events), router(case), now, config, calendar))
     return out
 

@@ -7,6 +7,7 @@ the daemon and a CLI command can share the file (the second writer waits up to
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -51,6 +52,18 @@ def _case_to_json(case: Case) -> str:
     d["number"] = d.pop("case")
     d["description"] = case.description
     return json.dumps(d, sort_keys=True)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while loading many acyclic objects (it halves the time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Store:
@@ -244,6 +257,10 @@ class Store:
 
     def snapshot(self, until: datetime | None = None) -> Snapshot:
         """What the policy engine reads: every visible case's events (up to ``until``), links, sent keys."""
+        with _collector_paused():
+            return self._snapshot(until)
+
+    def _snapshot(self, until: datetime | None) -> Snapshot:
         args: list[Any] = []
         limit = ""
         if until is not None:
@@ -265,8 +282,25 @@ class Store:
         for link in links:
             related.setdefault(link.a, set()).add(link.b)
             related.setdefault(link.b, set()).add(link.a)
+        # The cached projection is the case with all of its events and links: it stands for
+        # the case as of ``until`` only when nothing of it is later than that.
+        later: set[str] = set()
+        if until is not None:
+            at = _iso(until)
+            later |= {
+                r[0] for r in self.conn.execute("SELECT DISTINCT case_number FROM events WHERE at > ?", (at,))
+            }
+            for a, b in self.conn.execute("SELECT a, b FROM links WHERE at > ?", (at,)):
+                later |= {a, b}
+        cached = {r[0]: r[1] for r in self.conn.execute("SELECT number, json FROM cases WHERE visible = 1")}
         files = tuple(
-            CaseFile(n, tuple(evs), tuple(sorted(related.get(n, ())))) for n, evs in grouped.items()
+            CaseFile(
+                n,
+                tuple(evs),
+                tuple(sorted(related.get(n, ()))),
+                _case_from_json(cached[n]) if n in cached and n not in later else None,
+            )
+            for n, evs in grouped.items()
         )
         return Snapshot(files, tuple(links), frozenset(self.sent_keys(until)))
 

@@ -1,0 +1,67 @@
+"""What the store hands the policy engine: events up to an instant, links with their times,
+and cached projections only where they are the case as of that instant."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from policytools import t
+
+from daemon.config import Config
+from daemon.ingest import ingest
+from daemon.policy import decide
+from daemon.sources.files import read_paths
+from daemon.store import Store
+
+FOLDER = Path(__file__).parent / "fixtures" / "due" / "other-words"
+MAIL = sorted(FOLDER.glob("*.eml"))
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store(tmp_path / "cw.db") as s:
+        yield s
+
+
+@pytest.mark.parametrize(
+    "at", ["2026-09-19 08:20", "2026-10-20 10:00", "2026-11-05 12:00", "2026-11-10 10:00", "2026-12-01 09:00"]
+)
+def test_cached_cases_give_the_same_decisions_as_projecting_again(store, at):
+    ingest(store, Config(), read_paths(MAIL))
+    snapshot = store.snapshot(t(at))
+    fresh = dataclasses.replace(
+        snapshot, files=tuple(dataclasses.replace(f, case=None) for f in snapshot.files)
+    )
+    used_cache = [f.number for f in snapshot.files if f.case is not None]
+    assert used_cache  # the cache is really used for some cases at every instant here
+    assert decide(snapshot, t(at), Config()) == decide(fresh, t(at), Config())
+
+
+def test_a_case_with_later_mail_is_projected_again(store):
+    ingest(store, Config(), read_paths(MAIL))
+    snapshot = store.snapshot(t("2026-10-20 10:00"))
+    by_number = {f.number: f for f in snapshot.files}
+    # 10810220 gets a status change on 10/22: its cached case (status Under Investigation) is not it yet.
+    assert by_number["10810220"].case is None
+    # 10810110 closed in September: nothing of it is later, the cache stands for it.
+    assert by_number["10810110"].case is not None
+
+
+def test_links_keep_the_time_of_the_mail_that_made_them_whatever_the_reading_order(tmp_path):
+    with Store(tmp_path / "forward.db") as forward, Store(tmp_path / "backward.db") as backward:
+        ingest(forward, Config(), read_paths(MAIL))
+        for path in reversed(MAIL):
+            ingest(backward, Config(), read_paths([path]))
+        assert forward.links() == backward.links()
+        times = {(link.a, link.b): link.at for link in forward.links()}
+    # The Google Group post of Mon 2026-11-09 13:10 first tied 10812350 to 10812370.
+    assert times[("10812350", "10812370")] == t("2026-11-09 13:10")
+    assert all(at is not None for at in times.values())
+
+
+def test_links_made_after_the_instant_are_left_out(store):
+    ingest(store, Config(), read_paths(MAIL))
+    assert store.links(t("2026-11-09 13:09")) != store.links(t("2026-11-09 13:10"))
+    assert ("10812350", "10812370") not in {(x.a, x.b) for x in store.links(t("2026-11-09 13:09"))}
