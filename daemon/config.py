@@ -331,6 +331,7 @@ class DescriptionGaps:
     """The case-description checklist: each item is found by any of its patterns."""
 
     enabled: bool = True
+    window: str = "14 days"  # after this long past the opening, the reminder is dropped
     # Items whose absence raises the reminder; the others are only suggested in it.
     required: tuple[str, ...] = ("steps", "impact", "category", "subcategory")
     steps: tuple[str, ...] = (
@@ -611,7 +612,7 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
         ("actions.description_gaps", cfg.actions.description_gaps),
     ):
         for f in dataclasses.fields(obj):
-            if section != "recognize" and f.name in ("enabled", "required"):
+            if section != "recognize" and f.name in ("enabled", "required", "window"):
                 continue
             for j, pattern in enumerate(getattr(obj, f.name)):
                 try:
@@ -706,6 +707,7 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     duration("actions.survey.window", acts.survey.window)
     duration("actions.share_on_list.after", acts.share_on_list.after)
     priorities("actions.share_on_list.priorities", acts.share_on_list.priorities)
+    duration("actions.description_gaps.window", acts.description_gaps.window)
     for i, item in enumerate(acts.description_gaps.required):
         if item not in CHECKLIST:
             problems.append(

@@ -479,6 +479,9 @@ def test_description_gaps_names_what_is_missing(description, category, missing):
 
 def test_description_gaps_not_for_a_complete_description_nor_without_one():
     assert due([OPEN], f"{MON} 10:00", kinds=["description_gaps"]) == []
+    thin = [opened(f"{MON} 10:00", description="It fails.")]
+    assert due(thin, "2026-09-28 10:00", kinds=["description_gaps"]) != []
+    assert due(thin, "2026-09-28 10:01", kinds=["description_gaps"]) == []  # 14 days on: too late
     assert due([opened(f"{MON} 10:00", description=None)], f"{MON} 10:00", kinds=["description_gaps"]) == []
 
 

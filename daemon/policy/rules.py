@@ -372,10 +372,13 @@ def description_gaps(ctx: Context) -> list[Action]:
     c = ctx.clocks
     if not rule.enabled or c.state == "closed" or c.describe_at is None:
         return []
+    start = c.opened_at or c.describe_at
+    due = max(start, c.describe_at)
+    if ctx.now > ctx.calendar.add(due, duration(rule.window)):
+        return []  # too late to be of use
     missing = checklist_gaps(ctx.case, ctx.config)
     if not any(m in rule.required for m in missing):
         return []
-    start = c.opened_at or c.describe_at
     to, cc, note = ctx.route.owner_or_pm()
     reason = (
         f"The description of case {ctx.number}{ctx.title()} lacks "
@@ -386,7 +389,7 @@ def description_gaps(ctx: Context) -> list[Action]:
             "description_gaps",
             ctx.number,
             to,
-            max(start, c.describe_at),
+            due,
             _join(reason, note),
             f"description_gaps:{ctx.number}:{iso(start)}",
             cc=cc,
