@@ -67,7 +67,7 @@ def explain(ctx: Context, actions: Sequence[Action], sent: Collection[str] = ())
         who += f" ({case.institution})"
     lines = [
         f"Case {case.number}{ctx.title()} as of {ctx.when(ctx.now)}",
-        f"  {case.priority or 'unknown'} priority, {case.state}"
+        f"  {(case.priority or 'unknown').replace('_', '-')} priority, {case.state}"
         + (f' (status "{case.status}")' if case.status else "")
         + f", owner {who}",
         f"  Area: {ctx.route.area}: {ctx.route.area_why}.",
