@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("case", metavar="CASE", help="the case number")
     s.add_argument("--at", metavar="ISO8601", help="as of that instant (default: now)")
 
-    s = sub.add_parser("status", help="health: last poll, messages, quarantine, cases")
+    s = sub.add_parser("status", help="health: last poll, messages, quarantine, cases, what is due")
+    s.add_argument("--at", metavar="ISO8601", help="count what is due as of that instant (default: now)")
     s.add_argument("--json", action="store_true", help="print JSON")
 
     sub.add_parser("check-config", help="validate the config; report every problem at once")
@@ -110,12 +111,16 @@ def cmd_ingest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 def cmd_poll(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     from daemon.ingest import poll_imap
 
+    at = _instant(args.at, cfg)
     with _store(cfg) as store:
-        if not cfg.mailbox.host:
+        if cfg.mailbox.host:
+            print(poll_imap(store, cfg))
+        else:
             print("no mailbox configured ([mailbox] host): nothing to read")
-            return EXIT_OK
-        counts = poll_imap(store, cfg)
-    print(counts)
+        snapshot = store.snapshot(at)
+    due = decide(snapshot, at, cfg)
+    # Sending comes with the outbox; until then a cycle says what it would act on.
+    print(f"{len(due)} action(s) due at {at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z} (see `casewatch due`)")
     return EXIT_OK
 
 
@@ -205,9 +210,23 @@ def cmd_explain(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    now = _instant(args.at, cfg)
     with _store(cfg) as store:
         health: dict[str, Any] = store.health()
+        snapshot = store.snapshot(now)
     health["db"] = str(cfg.state.db)
+    _, actions = candidates(snapshot, now, cfg)
+    due = decide(snapshot, now, cfg)
+    upcoming = sorted(
+        (a for a in actions if a.due_at > now and not any(m in snapshot.sent for m in a.all_marks)),
+        key=lambda a: a.due_at,
+    )
+    health["due_now"] = len(due)
+    health["next_due"] = (
+        {"kind": upcoming[0].kind, "case": upcoming[0].case, "due_at": upcoming[0].due_at.isoformat()}
+        if upcoming
+        else None
+    )
     if args.json:
         print(json.dumps(health, indent=2))
         return EXIT_OK
@@ -217,6 +236,11 @@ def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     print(f"messages:     {health['messages']}")
     print(f"quarantined:  {health['quarantined']}")
     print(f"cases:        {health['cases']} ({health['open_cases']} open)")
+    print(f"due now:      {health['due_now']} action(s) (`casewatch due` lists them)")
+    nxt = health["next_due"]
+    if nxt:
+        when = datetime.fromisoformat(nxt["due_at"]).astimezone(cfg.tz)
+        print(f"next due:     {nxt['kind']} {nxt['case'] or ''} at {when:%Y-%m-%d %H:%M %Z}")
     for c in health["cursors"]:
         print(f"folder {c['folder']}: uidvalidity {c['uidvalidity']}, last uid {c['last_uid']}")
     return EXIT_OK

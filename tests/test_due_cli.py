@@ -208,3 +208,26 @@ def test_every_policy_problem_is_reported_at_once(env):
     assert code == 2
     for key in ("calendar.holidays_country", "calendar.day_ends", "actions.survey.after"):
         assert key in err
+
+
+def test_poll_once_at_an_instant_says_what_is_due_then(env):
+    store, run, _ = env
+    store(opened("2026-09-14 10:00"))
+    code, out, _ = run("poll", "--once", "--at", "2026-09-16T10:00")
+    assert code == 0
+    assert "nothing to read" in out
+    # request_update and the digest of Monday 2026-09-14 08:00 for the one PM.
+    assert "2 action(s) due at 2026-09-16 10:00 PDT" in out
+    _, out, _ = run("poll", "--once", "--at", "2026-09-14T09:00")
+    assert "1 action(s) due" in out  # only the digest: the case opens at 10:00
+
+
+def test_status_shows_what_is_due_and_what_comes_next(env):
+    store, run, _ = env
+    store(opened("2026-09-14 10:00"))
+    code, out, _ = run("status", "--at", "2026-09-16T10:00", "--json")
+    assert code == 0
+    health = json.loads(out)
+    assert health["due_now"] == 2  # request_update, and the digest of Monday 08:00
+    # Next: the agenda of the call of Wednesday 2026-10-07, seven days before it.
+    assert health["next_due"] == {"kind": "agenda", "case": None, "due_at": "2026-09-30T10:00:00-07:00"}
