@@ -7,6 +7,7 @@ hours are 08:00-17:00, so "1 business day" is nine working hours.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 from policytools import CASE, CONFIG, ev, kinds, opened, t
@@ -671,3 +672,58 @@ def test_thresholds_come_from_config():
     quick = parse({"actions": {"request_update": {"normal": "3 business hours"}}})
     assert ladder([OPEN], f"{MON} 12:59", config=quick) == []
     assert ladder([OPEN], f"{MON} 13:00", config=quick) == ["request_update"]
+
+
+# --------------------------------------------------------------------------- rules across the calendar
+
+
+@pytest.mark.parametrize(
+    ("events", "kind", "expected_due"),
+    [
+        pytest.param(
+            [opened("2026-10-09 10:00")], "request_update", "2026-10-14 10:00", id="columbus-day-skipped"
+        ),
+        pytest.param(
+            [opened("2026-11-25 10:00")],
+            "request_update",
+            "2026-11-30 10:00",
+            id="thanksgiving-thursday-skipped",
+        ),
+        pytest.param(
+            [opened("2026-10-30 10:00", priority="high")],
+            "request_update",
+            "2026-11-02 10:00",
+            id="over-the-fall-back-weekend",
+        ),
+        pytest.param(
+            [opened("2026-03-06 10:00", priority="high")],
+            "request_update",
+            "2026-03-09 10:00",
+            id="over-the-spring-forward-weekend",
+        ),
+        pytest.param(
+            [opened("2026-10-31 22:00", priority="system_down")],
+            "request_update",
+            "2026-11-01T01:00:00-08:00",
+            id="24x7-4-real-hours-over-fall-back",  # 22:00 PDT + 4 h = the second 01:00, in PST
+        ),
+        pytest.param(
+            [opened("2026-11-16 10:00"), ev("case_closed", "2026-11-25 15:00", state="closed")],
+            "survey",
+            "2026-11-27 15:00",
+            id="survey-after-thanksgiving",
+        ),
+        pytest.param(
+            [opened("2026-10-02 10:00", priority="high")],
+            "pm_stalled_high",
+            "2026-11-01 10:00",
+            id="30-days-keep-the-wall-clock-over-dst",
+        ),
+    ],
+)
+def test_due_times_over_holidays_and_dst(events, kind, expected_due):
+    config = parse({"actions": {"survey": {"window": "60 days"}}})
+    [a] = due(events, "2026-12-31 12:00", kinds=[kind], config=config)
+    want = datetime.fromisoformat(expected_due) if "T" in expected_due else t(expected_due)
+    # Compared in UTC: Python never finds a time in the fall-back fold equal to another zone's.
+    assert a.due_at.astimezone(UTC) == want.astimezone(UTC)
