@@ -64,6 +64,31 @@ class Outbound:
 
 
 @dataclass(frozen=True)
+class Smtp:
+    """The SMTP server of ``[outbound] transport = "smtp"``."""
+
+    host: str = "localhost"
+    port: int = 0  # 0: 465 for tls, 587 for starttls, 25 for plain
+    security: str = "starttls"  # tls (implicit), starttls, or plain (loopback only)
+    verify_tls: bool = True
+    username: str = ""  # "": no AUTH
+    password_env: str = "CASEWATCH_SMTP_PASSWORD"
+    password_command: str = ""
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Sending:
+    """How the outbox sends: caps, quiet hours, folding, retries, templates."""
+
+    daily_cap: int = 20  # messages per recipient per local day; the rest wait for the next day
+    quiet_hours: bool = True  # send only in working hours ([calendar]); system-down mail any time
+    fold: bool = True  # several actions due for the same people in one cycle: one message
+    retry_for: str = "2 days"  # a temporary failure (4xx, network) is retried this long
+    templates: str = ""  # a folder of site templates overriding the built-in ones ("" for none)
+
+
+@dataclass(frozen=True)
 class Mailbox:
     """The shared IMAP mailbox. No host: nothing to poll (``poll`` reads nothing)."""
 
@@ -94,6 +119,8 @@ class Vendor:
     # Mail from a vendor address whose local part matches one of these is a human
     # or workflow notification; anything else from the vendor may be a newsletter.
     escalation_local_parts: tuple[str, ...] = ("escalation", "escalations")
+    # Where members request escalation (shown in escalation drafts); "" when not known.
+    escalation_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -440,6 +467,8 @@ class Config:
     institutions: tuple[Institution, ...] = ()
     program_managers: tuple[ProgramManager, ...] = ()
     outbound: Outbound = field(default_factory=Outbound)
+    smtp: Smtp = field(default_factory=Smtp)
+    sending: Sending = field(default_factory=Sending)
     mailbox: Mailbox = field(default_factory=Mailbox)
     vendor: Vendor = field(default_factory=Vendor)
     recognize: Recognize = field(default_factory=Recognize)
@@ -479,6 +508,7 @@ _HINTS = {
     "consortium.timezone": "an IANA zone name such as America/Los_Angeles",
     "outbound.transport": 'either "smtp" or "file"',
     "mailbox.security": 'one of "tls", "starttls", "plain"',
+    "smtp.security": 'one of "tls", "starttls", "plain"',
 }
 
 
@@ -591,6 +621,26 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
         )
     if not math.isfinite(cfg.mailbox.timeout) or cfg.mailbox.timeout <= 0:
         problems.append(Problem("mailbox.timeout", "must be more than 0 seconds"))
+    if cfg.smtp.security not in ("tls", "starttls", "plain"):
+        problems.append(
+            Problem("smtp.security", f"unknown value {cfg.smtp.security!r}", _HINTS["smtp.security"])
+        )
+    if not math.isfinite(cfg.smtp.timeout) or cfg.smtp.timeout <= 0:
+        problems.append(Problem("smtp.timeout", "must be more than 0 seconds"))
+    if not 0 <= cfg.smtp.port <= 65535:
+        problems.append(Problem("smtp.port", "must be a TCP port (0 for the default)"))
+    if cfg.outbound.transport == "smtp" and not cfg.smtp.host:
+        problems.append(Problem("smtp.host", 'is required when outbound.transport = "smtp"'))
+    if cfg.sending.daily_cap < 1:
+        problems.append(Problem("sending.daily_cap", "must be at least 1", "messages per recipient per day"))
+    if cfg.sending.templates and not Path(cfg.sending.templates).is_dir():
+        problems.append(
+            Problem(
+                "sending.templates",
+                f"not a folder: {cfg.sending.templates}",
+                "a folder of .txt/.html templates",
+            )
+        )
     if not 1 <= cfg.mailbox.batch_size <= 1000:
         problems.append(Problem("mailbox.batch_size", "must be between 1 and 1000"))
     if cfg.mailbox.fetch_retries < 0:
@@ -719,6 +769,7 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
             )
     if acts.widespread.institutions < 2:
         problems.append(Problem("actions.widespread.institutions", "must be at least 2"))
+    duration("sending.retry_for", cfg.sending.retry_for)
     duration("actions.agenda.before", acts.agenda.before)
     duration("actions.coordinator_contact.within", acts.coordinator_contact.within)
     duration("actions.post_call_followup.after", acts.post_call_followup.after)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from dovecot import Dovecot, find_dovecot
+from smtpserver import SmtpServer, find_openssl
 
 # --------------------------------------------------------------------------- IMAP
 
@@ -59,3 +60,24 @@ def imap_folder(dovecot: Dovecot) -> Iterator[str]:
     yield name
     with contextlib.suppress(Exception):
         dovecot.delete_folder(name)
+
+
+# --------------------------------------------------------------------------- SMTP
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on 127.0.0.1 for the whole session (``tests/smtpserver.py``).
+
+    AUTH is offered (``casewatch`` / ``secret``); with ``openssl`` installed it also has a
+    self-signed certificate: STARTTLS on ``port``, implicit TLS on ``tls_port``.
+    """
+    with SmtpServer(tls=find_openssl() is not None) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpServer) -> SmtpServer:
+    """The session's SMTP server, with no message, connection or injected failure yet."""
+    smtp_server.reset()
+    return smtp_server

@@ -19,6 +19,8 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 # The sections whose keys the example shows commented out, set to their defaults.
 COMMENTED_SECTIONS = (
+    "smtp",
+    "sending",
     "mailbox",
     "vendor",
     "recognize",
