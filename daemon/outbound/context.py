@@ -1,0 +1,213 @@
+"""What a template sees: the context of one action, built from the action and its case (pure).
+
+Every template (``templates/<kind>.subject.txt``, ``<kind>.txt``, ``<kind>.html``) is rendered
+from this context; a name it uses that is not here is an error (``StrictUndefined``). Instants
+are strings in the consortium's time zone, e.g. ``"Fri 2026-11-20 10:00 PST"``.
+
+=====================  ===================================================================
+``kind``               the action kind, e.g. ``"request_update"``
+``consortium``         the consortium's name
+``now``                when the message is written
+``due_at``             when the action fell due
+``reason``             the engine's reason: one paragraph saying what happened and why
+``to`` / ``cc``        lists of addresses
+``reply_to``           where replies (commands) go
+``commands``           the reply commands that apply: ``[{"syntax", "meaning"}]``
+``case``               the case (below), or ``None`` (``widespread``, ``agenda``, ``digest``)
+``cases``              the cases of a cluster or an agenda: ``[case]`` (else ``[]``)
+``area``               the functional area, e.g. ``"fulfillment"``, or ``""``
+``pm``                 the area's program managers: ``{"names": [...], "emails": [...]}``
+``clock``              ``{"name", "since", "since_what", "threshold", "elapsed"}`` or ``None``
+                       (the arithmetic of this action's due time; ``None`` for the agenda)
+``silence``            the vendor's current silence: ``{"since", "since_what", "elapsed"}``
+                       (elapsed in business time), or ``None`` when it is not the vendor's turn
+``tried``              in the current silence: ``{"update_requested", "escalation_requested",
+                       "feedback"}``, each a time or ``""``
+``timeline``           the case's last events: ``[{"at", "kind", "actor", "summary"}]``
+``suggest_feedback``   in-case feedback is unused on the case (it can be used once)
+``missing``            the checklist items the description lacks, in words
+``successor``          the new owner (``handover``), else ``""``
+``previous_owner``     the leaving owner (``handover``), else ``""``
+``institutions``       the institution codes of a widespread cluster, else ``[]``
+``call_at``            the support call concerned, else ``""``
+``coordinator``        the support-call coordinator's address, else ``""``
+``escalation_address`` where escalation requests go, else ``""``
+=====================  ===================================================================
+
+A case is ``{"number", "title", "institution", "institution_name", "owner", "priority"
+(in words: "System/Component Down", "High", "Normal", "Low", "unknown"), "status", "state",
+"opened_at", "last_vendor_response_at", "asset", "category", "subcategory", "description",
+"related", "case_of_record"}``; text fields are ``""`` when unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from daemon.config import Config
+from daemon.model import Action, Case, Event
+from daemon.policy.calendar import BusinessCalendar
+from daemon.policy.routing import pms_for
+from daemon.policy.rules import Context, when
+
+PRIORITY_WORDS = {
+    "system_down": "System/Component Down",
+    "high": "High",
+    "normal": "Normal",
+    "low": "Low",
+}
+TIMELINE_LENGTH = 12
+
+#: Reply commands (carried out by the reply handler), and the action kinds each applies to.
+COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("asked", "I asked for an update in the case: start the escalation clock", ("request_update",)),
+    ("escalated", "I requested escalation: start the PM clock", ("request_update", "escalate")),
+    ("feedback", "I used in-case feedback on the case", ("escalate", "pm_assist")),
+    ("snooze 3d", "remind me again in 3 days (any duration: 4h, 2d, 1w)", ("*",)),
+    ("done", "this is handled: no more of this reminder for now", ("*",)),
+    ("mute", "no more reminders about this case", ("*",)),
+    (
+        "agenda",
+        "put the case on the next support-call agenda",
+        ("pm_assist", "pm_stalled_high", "widespread"),
+    ),
+    (
+        "handover someone@example.edu",
+        "I am leaving: hand this case to that person",
+        ("request_update", "escalate", "customer_turn", "survey"),
+    ),
+)
+
+MISSING_WORDS = {
+    "steps": "steps to reproduce the problem",
+    "impact": "a statement of the impact on your work",
+    "troubleshooting": "what you have tried and what happened",
+    "who_else": "who else can replicate it",
+    "related_cases": "related case numbers",
+    "category": "the Category field",
+    "subcategory": "the Subcategory field",
+}
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What the context needs of one case: the case, its events, the rules' context when known."""
+
+    case: Case
+    events: tuple[Event, ...] = ()
+    rules: Context | None = None
+
+
+def commands_for(kinds: Sequence[str], about_a_case: bool = True) -> list[dict[str, str]]:
+    """The commands that apply; the ones for any reminder only when the mail is about one case."""
+    return [
+        {"syntax": syntax, "meaning": meaning}
+        for syntax, meaning, applies in COMMANDS
+        if ("*" in applies and about_a_case) or any(k in applies for k in kinds)
+    ]
+
+
+def case_dict(case: Case, config: Config, calendar: BusinessCalendar) -> dict[str, Any]:
+    inst = next((i for i in config.institutions if i.code == case.institution), None)
+
+    def at(value: datetime | None) -> str:
+        return when(value, calendar) if value else ""
+
+    return {
+        "number": case.number,
+        "title": case.title or "",
+        "institution": case.institution or "",
+        "institution_name": (inst.name if inst and inst.name else case.institution) or "",
+        "owner": case.owner or "",
+        "priority": PRIORITY_WORDS.get(case.priority or "", "unknown"),
+        "status": case.status or "",
+        "state": case.state,
+        "opened_at": at(case.opened_at),
+        "last_vendor_response_at": at(case.last_vendor_response_at),
+        "asset": case.asset or "",
+        "category": case.category or "",
+        "subcategory": case.subcategory or "",
+        "description": case.description or "",
+        "related": list(case.related),
+        "case_of_record": case.case_of_record,
+    }
+
+
+def build(
+    action: Action,
+    view: CaseView | None,
+    members: Sequence[CaseView],
+    now: datetime,
+    reply_to: str,
+    config: Config,
+) -> dict[str, Any]:
+    """The context of one action's templates."""
+    calendar = BusinessCalendar.of(config)
+    area = action.area or ""
+    pm_emails = pms_for(area, config)[0] if area else ()
+    if action.kind == "digest":
+        pm_emails = action.to
+    names = [pm.name for pm in config.program_managers if pm.email in pm_emails]
+    clock = None
+    if action.basis is not None and not action.basis.before:
+        b = action.basis
+        elapsed = calendar.elapsed(b.since, now, b.business, b.around_the_clock)
+        clock = {
+            "name": b.clock,
+            "since": when(b.since, calendar),
+            "since_what": b.since_what,
+            "threshold": b.threshold,
+            "elapsed": calendar.describe_elapsed(elapsed, b.business, b.around_the_clock),
+        }
+    tried = {"update_requested": "", "escalation_requested": "", "feedback": ""}
+    silence = None
+    if view is not None and view.rules is not None and view.rules.clocks.period is not None:
+        p = view.rules.clocks.period
+        around = view.rules.around_the_clock
+        silence = {
+            "since": when(p.since, calendar),
+            "since_what": p.since_what,
+            "elapsed": calendar.describe_elapsed(calendar.elapsed(p.since, now, True, around), True, around),
+        }
+        for name, value in (
+            ("update_requested", p.update_requested),
+            ("escalation_requested", p.escalation_requested),
+            ("feedback", p.feedback),
+        ):
+            tried[name] = when(value, calendar) if value else ""
+    timeline = [
+        {"at": when(e.at, calendar), "kind": e.kind, "actor": e.actor, "summary": e.summary}
+        for e in (view.events[-TIMELINE_LENGTH:] if view else ())
+    ]
+    data = action.data
+    call_at = data.get("call_at")
+    return {
+        "kind": action.kind,
+        "consortium": config.consortium.name,
+        "now": when(now, calendar),
+        "due_at": when(action.due_at, calendar),
+        "reason": action.reason,
+        "to": list(action.to),
+        "cc": list(action.cc),
+        "reply_to": reply_to,
+        "commands": commands_for([action.kind], about_a_case=action.case is not None),
+        "case": case_dict(view.case, config, calendar) if view else None,
+        "cases": [case_dict(m.case, config, calendar) for m in members],
+        "area": area,
+        "pm": {"names": names, "emails": list(pm_emails)},
+        "clock": clock,
+        "silence": silence,
+        "tried": tried,
+        "timeline": timeline,
+        "suggest_feedback": bool(data.get("suggest_feedback", False)),
+        "missing": [MISSING_WORDS.get(m, m) for m in data.get("missing", [])],
+        "successor": str(data.get("successor", "")),
+        "previous_owner": str(data.get("previous_owner", "")),
+        "institutions": list(data.get("institutions", [])),
+        "call_at": when(datetime.fromisoformat(call_at), calendar) if isinstance(call_at, str) else "",
+        "coordinator": config.support_call.coordinator,
+        "escalation_address": config.vendor.escalation_address,
+    }
