@@ -20,7 +20,7 @@ from daemon import config as config_mod
 from daemon.errors import EXIT_BUG, EXIT_OK, CasewatchError, UsageError
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
-from daemon.policy import candidates, decide
+from daemon.policy import candidates, decide, evaluate
 from daemon.policy.explain import explain
 from daemon.recognize.casenumbers import normalize
 from daemon.sources.files import check_paths, read_paths
@@ -49,9 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to read")
     s.add_argument("--json", action="store_true", help="print the counts as JSON")
 
-    s = sub.add_parser("poll", help="one cycle: read new mail from the IMAP mailbox")
+    s = sub.add_parser("poll", help="one cycle: read new mail, decide what is due, send it")
     s.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     s.add_argument("--at", metavar="ISO8601", help="run the cycle as if it were that instant")
+
+    s = sub.add_parser("send", help="what the next cycle would send, rendered (with --dry-run)")
+    s.add_argument("--dry-run", action="store_true", required=True, help="show the messages; send nothing")
+    s.add_argument("--at", metavar="ISO8601", help="as of that instant (default: now)")
 
     s = sub.add_parser("cases", help="every case known")
     s.add_argument("--json", action="store_true", help="print JSON (the contract's shape)")
@@ -109,19 +113,49 @@ def cmd_ingest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def cmd_poll(cfg: config_mod.Config, args: argparse.Namespace) -> int:
-    from daemon.ingest import poll_imap
+    from daemon.cycle import run_cycle
+    from daemon.outbound.transports import transport_for
+
+    at = _instant(args.at, cfg)
+    with _store(cfg) as store, transport_for(cfg) as transport:
+        result = run_cycle(store, cfg, at, transport)
+    nothing = "no mailbox configured ([mailbox] host): nothing to read"
+    print(result.read if result.read is not None else nothing)
+    print(f"{result.due} action(s) due at {at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}: {result.sending}")
+    return EXIT_OK
+
+
+def cmd_send(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from daemon.outbound.outbox import drafts
 
     at = _instant(args.at, cfg)
     with _store(cfg) as store:
-        if cfg.mailbox.host:
-            print(poll_imap(store, cfg))
-        else:
-            print("no mailbox configured ([mailbox] host): nothing to read")
         snapshot = store.snapshot(at)
-    due = decide(snapshot, at, cfg)
-    # Sending comes with the outbox; until then a cycle says what it would act on.
-    print(f"{len(due)} action(s) due at {at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z} (see `casewatch due`)")
+        ctxs, due = evaluate(snapshot, at, cfg)
+        # Drafts read the store (references, caps) but write nothing but the token secret.
+        with store.transaction():
+            messages = drafts(store, ctxs, due, at, cfg)
+    for d in messages:
+        p = d.planned
+        when = p.send_after.astimezone(cfg.tz)
+        print(f"===== {d.message_id}  (to be sent {when:%Y-%m-%d %H:%M %Z})")
+        if p.problem:
+            print(f"!!!!! not sendable: {p.problem}")
+        print(d.raw.decode("utf-8", "replace").split("\n\n", 1)[0].replace("\r", ""))
+        print()
+        print(_text_part(d.raw))
+    stamp = f"{at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}"
+    print(f"{len(messages)} message(s) for {len(due)} action(s) due at {stamp}")
     return EXIT_OK
+
+
+def _text_part(raw: bytes) -> str:
+    import email
+    import email.policy
+
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    body = msg.get_body(preferencelist=("plain",))
+    return str(body.get_content()) if body is not None else ""
 
 
 def _case_line(c: Case) -> str:
@@ -260,6 +294,7 @@ def cmd_demo(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 COMMANDS = {
     "ingest": cmd_ingest,
     "poll": cmd_poll,
+    "send": cmd_send,
     "cases": cmd_cases,
     "show": cmd_show,
     "due": cmd_due,

@@ -246,6 +246,7 @@ class Action:
     marks: tuple[str, ...] = ()
     basis: Basis | None = None
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    urgent: bool = False  # about a case on the 24x7 clock: sent outside working hours too
 
     @property
     def all_marks(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,61 @@ def check_due(config: Path, due: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+REPLAY_PMS = """
+[outbound]
+transport = "file"
+folder = "{folder}"
+
+[[program_managers]]
+name = "Maria Lopez"
+email = "mlopez@orbiscascade.org"
+areas = ["fulfillment", "systems"]
+
+[[program_managers]]
+name = "Dan Ortiz"
+email = "dortiz@orbiscascade.org"
+areas = ["discovery", "technical services"]
+"""
+
+
+def check_replay(samples: Path, tmp: Path, expected: dict[str, Any]) -> list[str]:
+    """``poll --once --at T`` at each instant of the due list: each expected action is mailed,
+    to its owner or a PM; replaying every instant again mails nothing more."""
+    import email
+    import email.policy
+
+    folder = tmp / "replay-outbox"
+    config = tmp / "replay.toml"
+    config.write_text(f'[state]\ndb = "{tmp / "replay.db"}"\n' + REPLAY_PMS.format(folder=folder))
+    problems = []
+    code, _, err = run(config, "ingest", str(samples))
+    instants = sorted({d["at"] for d in expected.get("due", [])}, key=datetime.fromisoformat)
+    for at in instants:
+        code, _, err = run(config, "poll", "--once", "--at", at)
+        if code:
+            problems.append(f"poll --once --at {at}: exit {code}: {err}")
+    files = sorted(folder.glob("*.eml"))
+    for at in instants:
+        run(config, "poll", "--once", "--at", at)
+    if len(sorted(folder.glob("*.eml"))) != len(files):
+        problems.append("replaying the instants again sent more mail")
+    carried = []
+    for path in files:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        people = {
+            a.strip().lower() for h in ("To", "Cc") for a in str(msg.get(h, "")).split(",") if a.strip()
+        }
+        cases = [c for c in str(msg.get("X-Casewatch-Case", "")).split(",") if c]
+        for kind in str(msg["X-Casewatch-Action"]).split(","):
+            for case in [None] if kind in ("widespread", "digest", "agenda") else cases:
+                carried.append((kind, case, people))
+    for want in expected.get("due", []):
+        if want["expect"] and not any(k == want["kind"] and c == want["case"] for k, c, _ in carried):
+            problems.append(f"replay: {want['kind']} for {want['case']} was never mailed")
+    print(f"replay: {len(instants)} instants, {len(files)} messages")
+    return problems
+
+
 def check_samples(samples: Path, tmp: Path, name: str = "samples", config_text: str = "") -> list[str]:
     config = tmp / f"{name}.toml"
     config.write_text(f'[state]\ndb = "{tmp / (name + ".db")}"\n{config_text}')
@@ -97,6 +153,7 @@ def check_samples(samples: Path, tmp: Path, name: str = "samples", config_text: 
             _, shown, _ = run(config, "show", number, "--json")
             problems += check_case(number, want, json.loads(shown))
     problems += check_due(config, expected.get("due", []))
+    problems += check_replay(samples, tmp, expected)
     print(f"{name}: {len(got)} cases, {len(expected.get('due', []))} due checks, {len(problems)} problem(s)")
     return problems
 

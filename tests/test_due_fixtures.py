@@ -53,3 +53,71 @@ def test_every_action_kind_of_the_samples_is_covered_in_other_words() -> None:
         "description_gaps",
         "widespread",
     }
+
+
+REPLAY_CONFIG = {
+    "program_managers": [
+        {"name": "Maria Lopez", "email": "mlopez@orbiscascade.org", "areas": ["fulfillment", "systems"]},
+        {
+            "name": "Dan Ortiz",
+            "email": "dortiz@orbiscascade.org",
+            "areas": ["discovery", "technical services"],
+        },
+    ],
+    "support_call": {"coordinator": "support-call@orbiscascade.org"},
+}
+OWNER_KINDS = {"request_update", "escalate", "customer_turn", "survey", "share_on_list", "description_gaps"}
+PM_KINDS = {"pm_system_down", "pm_assist", "pm_stalled_high", "widespread"}
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_replayed_day_by_day_each_expected_message_goes_once_to_the_right_people(
+    folder: Path, tmp_path: Path
+):
+    """``poll --once --at T`` at every instant of the due list, in order: each action expected
+    then is in a message, to its owner (or the area's PM); replaying it all again sends nothing."""
+    import email
+    import email.policy
+    from datetime import datetime
+
+    from daemon.config import parse
+    from daemon.cycle import run_cycle
+    from daemon.ingest import ingest
+    from daemon.outbound.transports import FileTransport
+    from daemon.sources.files import read_paths
+    from daemon.store import Store
+
+    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    config = parse(REPLAY_CONFIG)
+    pms = {pm["email"] for pm in REPLAY_CONFIG["program_managers"]}
+    outbox = tmp_path / "outbox"
+    with Store(tmp_path / "cw.db") as store, FileTransport(outbox) as transport:
+        ingest(store, config, read_paths(sorted(folder.glob("*.eml"))))
+        instants = sorted({datetime.fromisoformat(d["at"]) for d in expected["due"]})
+        for at in instants:
+            run_cycle(store, config, at, transport)
+        sent = len(list(outbox.glob("*.eml")))
+        again = [run_cycle(store, config, at, transport).sending.sent for at in instants]
+        assert again == [0] * len(instants)
+        assert len(list(outbox.glob("*.eml"))) == sent
+    carried: list[tuple[str, str | None, set[str]]] = []
+    for path in sorted(outbox.glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        people = {
+            a.strip().lower() for h in ("To", "Cc") for a in str(msg.get(h, "")).split(",") if a.strip()
+        }
+        cases = str(msg.get("X-Casewatch-Case", "")).split(",") if msg.get("X-Casewatch-Case") else []
+        for kind in str(msg["X-Casewatch-Action"]).split(","):
+            if kind in ("digest", "agenda"):
+                continue
+            for case in cases if kind != "widespread" else [None]:
+                carried.append((kind, case, people))
+    for want in expected["due"]:
+        if not want["expect"]:
+            continue
+        found = [people for k, c, people in carried if k == want["kind"] and c == want["case"]]
+        assert found, f"{want['kind']} for {want['case']}: never sent"
+        if want["kind"] in OWNER_KINDS:
+            assert expected["cases"][want["case"]]["owner"] in found[0]
+        if want["kind"] in PM_KINDS:
+            assert found[0] & pms

@@ -67,7 +67,10 @@ def candidates(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[
     actions: list[Action] = []
     for ctx in ctxs:
         for rule in CASE_RULES:
-            actions.extend(rule.evaluate(ctx))
+            found = rule.evaluate(ctx)
+            if ctx.around_the_clock:
+                found = [replace(a, urgent=True) for a in found]
+            actions.extend(found)
     actions.extend(widespread(ctxs, snapshot.links, now, config))
     calls = _calls(ctxs, actions, now, config)
     actions.extend(agenda(ctxs, calls, now, config))
@@ -79,6 +82,11 @@ def candidates(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[
 
 def decide(snapshot: Snapshot, now: datetime, config: Config) -> list[Action]:
     """The actions due at ``now`` and not yet sent, most urgent first."""
+    return evaluate(snapshot, now, config)[1]
+
+
+def evaluate(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[Context], list[Action]]:
+    """``decide``, with each case's context (what the mail about it is written from)."""
     ctxs, actions = candidates(snapshot, now, config)
     commands = {ctx.number: ctx.clocks.commands for ctx in ctxs}
     due = []
@@ -89,7 +97,7 @@ def decide(snapshot: Snapshot, now: datetime, config: Config) -> list[Action]:
         if any(m in snapshot.sent for m in held.all_marks):
             continue
         due.append(held)
-    return sorted(due, key=sort_key)
+    return ctxs, sorted(due, key=sort_key)
 
 
 def sort_key(a: Action) -> tuple[datetime, int, str]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gc
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,25 @@ BUSY_TIMEOUT_MS = 30_000
 
 class StoreError(RuntimeFailure):
     """The database cannot be opened or written (permissions, disk full, corruption)."""
+
+
+@dataclass(frozen=True)
+class OutgoingRow:
+    """One rendered message, as the outbox stores it."""
+
+    message_id: str
+    token: str
+    kinds: tuple[str, ...]
+    cases: tuple[str, ...]
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    raw: bytes
+    created_at: datetime
+    send_after: datetime
+    deadline: datetime
+    status: str = "queued"
+    last_error: str = ""
 
 
 def _iso(at: datetime) -> str:
@@ -319,6 +340,162 @@ class Store:
         rows = self.conn.execute("SELECT json FROM cases WHERE visible = 1 ORDER BY number")
         return [_case_from_json(r[0]) for r in rows]
 
+    # ------------------------------------------------------------ outbox
+
+    def secret(self, name: str) -> bytes:
+        """A random secret kept in the database, made on first use (e.g. the Reply-To token key)."""
+        row = self.conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            value = secrets.token_hex(32)
+            self.conn.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, value))
+            row = self.conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
+        return bytes.fromhex(row[0])
+
+    def queue_message(self, message: OutgoingRow, keys: Iterable[tuple[str, str, str | None]]) -> int | None:
+        """Queue a rendered message and mark its actions' keys done, or nothing if any key is.
+
+        ``keys`` are ``(key, kind, case)``; call inside ``transaction()``.
+        """
+        keys = list(keys)
+        marks = ",".join("?" * len(keys))
+        if (
+            keys
+            and self.conn.execute(
+                f"SELECT 1 FROM sent WHERE key IN ({marks})", [k for k, _, _ in keys]
+            ).fetchone()
+        ):
+            return None
+        cur = self.conn.execute(
+            "INSERT INTO outbox (message_id, token, kinds, cases, sender, recipients, subject, raw, status,"
+            " created_at, send_after, deadline, last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                message.message_id,
+                message.token,
+                ",".join(message.kinds),
+                ",".join(message.cases),
+                message.sender,
+                json.dumps(list(message.recipients)),
+                message.subject,
+                message.raw,
+                message.status,
+                _iso(message.created_at),
+                _iso(message.send_after),
+                _iso(message.deadline),
+                message.last_error,
+            ),
+        )
+        outbox_id = int(cur.lastrowid or 0)
+        self.conn.executemany(
+            "INSERT INTO outbox_cases (outbox_id, case_number) VALUES (?, ?)",
+            [(outbox_id, n) for n in dict.fromkeys(message.cases)],
+        )
+        self.conn.executemany(
+            "INSERT INTO sent (key, kind, case_number, at, outbox_id) VALUES (?,?,?,?,?)",
+            [(k, kind, case, _iso(message.created_at), outbox_id) for k, kind, case in keys],
+        )
+        return outbox_id
+
+    def ready(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """Queued messages whose time has come, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, message_id, sender, recipients, raw, attempts, deadline FROM outbox"
+            " WHERE status = 'queued' AND send_after <= ? ORDER BY send_after, id LIMIT ?",
+            (_iso(now), limit),
+        )
+        return [
+            {
+                "id": r[0],
+                "message_id": r[1],
+                "sender": r[2],
+                "recipients": json.loads(r[3]),
+                "raw": r[4],
+                "attempts": r[5],
+                "deadline": datetime.fromisoformat(r[6]),
+            }
+            for r in rows
+        ]
+
+    def mark_sent(self, outbox_id: int, at: datetime) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = ''"
+            " WHERE id = ?",
+            (_iso(at), outbox_id),
+        )
+
+    def mark_retry(self, outbox_id: int, send_after: datetime, error: str) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, send_after = ?, last_error = ? WHERE id = ?",
+            (_iso(send_after), error, outbox_id),
+        )
+
+    def set_recipients(self, outbox_id: int, recipients: Sequence[str]) -> None:
+        """The recipients still to be sent to (after a partial refusal)."""
+        self.conn.execute(
+            "UPDATE outbox SET recipients = ? WHERE id = ?", (json.dumps(list(recipients)), outbox_id)
+        )
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (error, outbox_id),
+        )
+
+    def references(self, cases: Iterable[str], limit: int = 10) -> list[str]:
+        """Message-IDs of earlier messages about these cases, oldest first (for threading)."""
+        numbers = list(dict.fromkeys(cases))
+        if not numbers:
+            return []
+        marks = ",".join("?" * len(numbers))
+        rows = self.conn.execute(
+            f"SELECT DISTINCT o.message_id, o.id FROM outbox o JOIN outbox_cases c ON c.outbox_id = o.id"
+            f" WHERE c.case_number IN ({marks}) AND o.status != 'failed' ORDER BY o.id DESC LIMIT ?",
+            [*numbers, limit],
+        )
+        return [r[0] for r in reversed(list(rows))]
+
+    def queued_for(self, recipient: str, start: datetime, end: datetime) -> int:
+        """How many messages to ``recipient`` are sent or queued to be sent in ``[start, end)``."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM outbox, json_each(outbox.recipients) r WHERE lower(r.value) = lower(?)"
+            " AND status != 'failed'"
+            " AND coalesce(sent_at, send_after) >= ? AND coalesce(sent_at, send_after) < ?",
+            (recipient, _iso(start), _iso(end)),
+        ).fetchone()
+        return int(row[0])
+
+    def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT id, message_id, kinds, cases, recipients, subject, status, created_at, send_after,"
+            " attempts, last_error, sent_at FROM outbox"
+        )
+        args: list[Any] = []
+        if status:
+            sql += " WHERE status = ?"
+            args.append(status)
+        names = [
+            "id",
+            "message_id",
+            "kinds",
+            "cases",
+            "recipients",
+            "subject",
+            "status",
+            "created_at",
+            "send_after",
+            "attempts",
+            "last_error",
+            "sent_at",
+        ]
+        out = []
+        for r in self.conn.execute(sql + " ORDER BY id", args):
+            row = dict(zip(names, r, strict=True))
+            row["recipients"] = json.loads(row["recipients"])
+            out.append(row)
+        return out
+
+    def raw_message(self, outbox_id: int) -> bytes:
+        return bytes(self.conn.execute("SELECT raw FROM outbox WHERE id = ?", (outbox_id,)).fetchone()[0])
+
     # ------------------------------------------------------------ cursors and health
 
     def cursor(self, folder: str) -> Cursor | None:
@@ -352,6 +529,10 @@ class Store:
                 "SELECT count(*) FROM cases WHERE visible = 1 AND state IN ('open','pending_customer')"
             )[0],
             "events": one("SELECT count(*) FROM events")[0],
+            "outbox": {
+                status: n
+                for status, n in self.conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+            },
             "last_poll": runs.get("poll", (None, ""))[0],
             "last_ingest": runs.get("ingest", (None, ""))[0],
             "cursors": [

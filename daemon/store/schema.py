@@ -8,7 +8,9 @@ Tables:
 - ``thread_keys`` Salesforce thread tokens / entity ids -> case;
 - ``cursors``    per IMAP folder: UIDVALIDITY and the last UID stored;
 - ``quarantine`` what could not be read: raw bytes and the reason;
-- ``sent``       the idempotency key of every action done (an action never fires twice).
+- ``sent``       the idempotency key of every action done (an action never fires twice);
+- ``outbox``     each message: rendered once, queued, then sent (or failed), with its cases;
+- ``secrets``    generated secrets (the key of the Reply-To tokens).
 """
 
 from __future__ import annotations
@@ -104,6 +106,44 @@ def m002_link_times_and_sent(db: Database) -> None:
             kind TEXT NOT NULL,
             case_number TEXT,
             at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@migrations()
+def m003_outbox(db: Database) -> None:
+    """The outbox: each message rendered once, queued under its actions' keys, then sent."""
+    db.executescript(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            message_id TEXT NOT NULL UNIQUE,
+            token TEXT NOT NULL UNIQUE,
+            kinds TEXT NOT NULL,
+            cases TEXT NOT NULL DEFAULT '',
+            sender TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            raw BLOB NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            send_after TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            sent_at TEXT
+        );
+        CREATE INDEX outbox_status ON outbox(status, send_after);
+        CREATE TABLE outbox_cases (
+            outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+            case_number TEXT NOT NULL,
+            PRIMARY KEY (case_number, outbox_id)
+        );
+        ALTER TABLE sent ADD COLUMN outbox_id INTEGER;
+        CREATE TABLE secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
         );
         """
     )
