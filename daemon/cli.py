@@ -141,7 +141,7 @@ def cmd_send(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         print(f"===== {d.message_id}  (to be sent {when:%Y-%m-%d %H:%M %Z})")
         if p.problem:
             print(f"!!!!! not sendable: {p.problem}")
-        print(d.raw.decode("utf-8", "replace").split("\n\n", 1)[0].replace("\r", ""))
+        print(d.raw.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").replace("\r", ""))
         print()
         print(_text_part(d.raw))
     stamp = f"{at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}"

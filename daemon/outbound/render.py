@@ -48,7 +48,7 @@ def environment(site: str = "") -> Environment:
 def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
     """A header-safe single line: every run of whitespace (CR and LF included) is one space."""
     line = re.sub(r"\s+", " ", text).strip()
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
 
 
 def render(contexts: Sequence[dict[str, Any]], site: str = "") -> Rendered:
@@ -76,7 +76,18 @@ def render(contexts: Sequence[dict[str, Any]], site: str = "") -> Rendered:
         "now": first["now"],
         "commands": commands,
     }
-    subject = subjects[0] if len(subjects) == 1 else f"{len(subjects)} reminders: " + "; ".join(subjects)
+    if len(subjects) == 1:
+        subject = subjects[0]
+    else:
+        numbers = list(
+            dict.fromkeys(
+                n
+                for ctx in contexts
+                for n in ([ctx["case"]["number"]] if ctx["case"] else [c["number"] for c in ctx["cases"]])
+            )
+        )
+        about = f"Case {numbers[0]}" if len(numbers) == 1 else "Cases " + ", ".join(numbers)
+        subject = f"{about}: {len(subjects)} reminders" if numbers else f"{len(subjects)} reminders"
     return Rendered(
         subject=one_line(subject),
         text=env.get_template("mail.txt").render(wrapper),
