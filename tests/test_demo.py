@@ -72,3 +72,22 @@ def test_demo_ingests_into_a_fresh_database_and_summarizes(
     assert main(["demo"]) == 0
     second = capsys.readouterr()
     assert second.out == first.out
+
+
+def test_demo_plays_the_daemon_day_by_day_into_a_local_outbox(
+    demo_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    files = sorted((demo_dir / "state" / "demo" / "outbox").glob("*.eml"))
+    assert files
+    assert f"{len(files)} message(s)." in out
+    headers = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
+    carried = {(h["X-Casewatch-Action"], h["X-Casewatch-Case"], h["To"]) for h in headers}
+    # The story, by hand: EWU's owner asked for an update on 10800003 and then escalated
+    # without an answer (the PM is asked to help); SPU's system-down case alerts its PM.
+    assert ("pm_assist", "10800003", "dortiz@orbiscascade.org") in carried
+    assert any(a == "pm_system_down" and c == "10800002" for a, c, _ in carried)
+    # A second run starts over: the same messages, no more.
+    assert main(["demo"]) == 0
+    assert len(sorted((demo_dir / "state" / "demo" / "outbox").glob("*.eml"))) == len(files)

@@ -13,22 +13,35 @@ The demo never touches the configured database: it always starts over in
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
 from importlib import resources
 from importlib.resources.abc import Traversable
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from daemon.cli import _case_line
-from daemon.config import Config
+from daemon.config import Config, ProgramManager
+from daemon.cycle import run_cycle
+from daemon.outbound.transports import FileTransport
+from daemon.policy.calendar import wall_time
 from daemon.errors import EXIT_OK, RuntimeFailure
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
 from daemon.sources.files import read_paths
 from daemon.store import Store
 
-#: Where the demo keeps its database, relative to the current directory.
+#: Where the demo keeps its database and writes its mail, relative to the current directory.
 DEMO_DB = Path("state") / "demo" / "casewatch.db"
+DEMO_OUTBOX = Path("state") / "demo" / "outbox"
+#: Program managers for the demo when the config names none (mail to PMs needs someone).
+DEMO_PMS = (
+    ProgramManager("Maria Lopez", "mlopez@orbiscascade.org", ("fulfillment", "systems")),
+    ProgramManager("Dan Ortiz", "dortiz@orbiscascade.org", ("discovery", "technical services")),
+)
+#: Days after the last message the demo keeps playing, so later reminders show too.
+AFTER_LAST = timedelta(days=14)
 
 _HEADER = f"  {'case':<9} {'state':<16} {'priority':<11} {'inst':<6} {'owner':<26} title"
 
@@ -104,16 +117,58 @@ def summary(counts: Counts, cases: list[Case], events: dict[str, int], db: Path)
         yield "Without --config, casewatch uses ./config.toml (or $CASEWATCH_CONFIG) and its own database."
 
 
+def demo_config(cfg: Config) -> Config:
+    """The config with the demo's database, a file outbox, and PMs when it names none."""
+    return dataclasses.replace(
+        cfg,
+        state=dataclasses.replace(cfg.state, db=str(DEMO_DB)),
+        outbound=dataclasses.replace(cfg.outbound, transport="file", folder=str(DEMO_OUTBOX)),
+        program_managers=cfg.program_managers or DEMO_PMS,
+    )
+
+
+def play(store: Store, cfg: Config) -> list[dict[str, object]]:
+    """Run one cycle at 10:00 local on every day from the first message to 14 days after the
+    last, as the daemon would have; return the outbox."""
+    first, last = store.conn.execute("SELECT min(at), max(at) FROM events").fetchone()
+    if first is None:
+        return []
+    day = datetime.fromisoformat(first).astimezone(cfg.tz).date()
+    end = (datetime.fromisoformat(last) + AFTER_LAST).astimezone(cfg.tz).date()
+    with FileTransport(cfg.outbound.folder) as transport:
+        while day <= end:
+            run_cycle(store, cfg, wall_time(day, time(10, 0), cfg.tz), transport)
+            day += timedelta(days=1)
+    return store.outbox()
+
+
+def mail_lines(outbox: list[dict[str, object]], cfg: Config) -> Iterator[str]:
+    yield f"Mail written to {DEMO_OUTBOX.as_posix()}/ (one .eml per message), playing each day at 10:00:"
+    for row in outbox:
+        at = datetime.fromisoformat(str(row["sent_at"] or row["send_after"])).astimezone(cfg.tz)
+        to = ", ".join(row["recipients"]) if isinstance(row["recipients"], list) else ""
+        kinds = str(row["kinds"]).replace(",", ", ")
+        cases = str(row["cases"]).replace(",", ", ") or "-"
+        yield f"  {at:%Y-%m-%d %H:%M}  {kinds:<34} {cases:<28} to {to or 'nobody'}"
+    yield f"{len(outbox)} message(s)."
+
+
 def run_demo(cfg: Config) -> int:
-    """Ingest the bundled mailbox into ``state/demo/casewatch.db`` and print a summary."""
+    """Ingest the bundled mailbox into ``state/demo/casewatch.db``, play the daemon over it
+    day by day into ``state/demo/outbox``, and print a summary."""
     db = DEMO_DB
     fresh_database(db)
-    demo_cfg = dataclasses.replace(cfg, state=dataclasses.replace(cfg.state, db=str(db)))
+    shutil.rmtree(DEMO_OUTBOX, ignore_errors=True)
+    demo_cfg = demo_config(cfg)
     with Store(db) as store, ExitStack() as stack:
         paths = [stack.enter_context(resources.as_file(entry)) for entry in mailbox()]
         counts = ingest(store, demo_cfg, read_paths(paths))
+        outbox = play(store, demo_cfg)
         cases = store.cases()
         events = {c.number: len(store.events(c.number)) for c in cases}
     for line in summary(counts, cases, events, db):
+        print(line)
+    print()
+    for line in mail_lines(outbox, demo_cfg):
         print(line)
     return EXIT_OK
