@@ -16,19 +16,19 @@ import dataclasses
 import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import datetime, time, timedelta
 from importlib import resources
 from importlib.resources.abc import Traversable
-from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from daemon.cli import _case_line
 from daemon.config import Config, ProgramManager
 from daemon.cycle import run_cycle
-from daemon.outbound.transports import FileTransport
-from daemon.policy.calendar import wall_time
 from daemon.errors import EXIT_OK, RuntimeFailure
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
+from daemon.outbound.transports import FileTransport
+from daemon.policy.calendar import wall_time
 from daemon.sources.files import read_paths
 from daemon.store import Store
 
