@@ -291,3 +291,26 @@ def test_the_daily_cap_moves_the_rest_to_the_next_day(store, smtp):
     cycle(store, cfg, "2026-09-17 08:00", smtp)
     assert len(smtp.messages) == 2
     assert {parsed(m.data)["X-Casewatch-Case"] for m in smtp.messages} == {"10700001", "10700002"}
+
+
+def test_status_counts_queued_sent_and_failed_messages(tmp_path, capsys, monkeypatch):
+    from daemon.cli import main
+
+    monkeypatch.delenv("CASEWATCH_CONFIG", raising=False)
+    db = tmp_path / "cw.db"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\ndb = "{db.as_posix()}"\n[outbound]\nfolder = "{(tmp_path / "out").as_posix()}"\n'
+    )
+    with Store(db) as s:
+        add(
+            s,
+            opened("2026-09-14 10:00"),
+            opened("2026-09-14 10:00", case="10700002", owner="x@exlibrisgroup.com"),
+        )
+    assert main(["--config", str(config), "poll", "--once", "--at", "2026-09-16T10:00"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "status", "--at", "2026-09-16T10:00"]) == 0
+    out = capsys.readouterr().out
+    # One reminder sent to the owner; one undeliverable (its owner is a vendor address).
+    assert "outbox:       0 queued, 1 sent, 1 failed" in out
