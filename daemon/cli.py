@@ -271,9 +271,8 @@ def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     print(f"quarantined:  {health['quarantined']}")
     print(f"cases:        {health['cases']} ({health['open_cases']} open)")
     box = health["outbox"]
-    print(
-        f"outbox:       {box.get('queued', 0)} queued, {box.get('sent', 0)} sent, {box.get('failed', 0)} failed"
-    )
+    queued, sent, failed = (box.get(k, 0) for k in ("queued", "sent", "failed"))
+    print(f"outbox:       {queued} queued, {sent} sent, {failed} failed")
     print(f"due now:      {health['due_now']} action(s) (`casewatch due` lists them)")
     nxt = health["next_due"]
     if nxt:
