@@ -89,6 +89,18 @@ class Sending:
 
 
 @dataclass(frozen=True)
+class Replies:
+    """Reply commands: who is believed, and how often a confused sender gets help."""
+
+    # Act only on replies whose Authentication-Results (added by our own mail server) say
+    # dmarc=pass or dkim=pass.
+    require_authentication: bool = False
+    # Trust only Authentication-Results headers from this server (authserv-id); "" for any.
+    authserv_id: str = ""
+    help_per_day: int = 3  # help replies to one sender per day, at most
+
+
+@dataclass(frozen=True)
 class Mailbox:
     """The shared IMAP mailbox. No host: nothing to poll (``poll`` reads nothing)."""
 
@@ -469,6 +481,7 @@ class Config:
     outbound: Outbound = field(default_factory=Outbound)
     smtp: Smtp = field(default_factory=Smtp)
     sending: Sending = field(default_factory=Sending)
+    replies: Replies = field(default_factory=Replies)
     mailbox: Mailbox = field(default_factory=Mailbox)
     vendor: Vendor = field(default_factory=Vendor)
     recognize: Recognize = field(default_factory=Recognize)
@@ -631,6 +644,8 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
         problems.append(Problem("smtp.port", "must be a TCP port (0 for the default)"))
     if cfg.outbound.transport == "smtp" and not cfg.smtp.host:
         problems.append(Problem("smtp.host", 'is required when outbound.transport = "smtp"'))
+    if cfg.replies.help_per_day < 0:
+        problems.append(Problem("replies.help_per_day", "must not be negative", "0 sends no help replies"))
     if cfg.sending.daily_cap < 1:
         problems.append(Problem("sending.daily_cap", "must be at least 1", "messages per recipient per day"))
     if cfg.sending.templates and not Path(cfg.sending.templates).is_dir():

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from daemon.commands.handle import handle as handle_reply
 from daemon.config import Config
 from daemon.model import Batch, Case, RawMessage
 from daemon.recognize import Mail, Unparseable, parse, recognize_mail
@@ -157,6 +158,11 @@ class Ingester:
             if case is not None:
                 current[number] = case
         outcome = interpret(rec, at or datetime.min, mail.message_id, resolved, current, self.config)
+        if rec.family == "reply" and at is not None:
+            handled = handle_reply(self.store, self.config, mail, rec, at, key)
+            outcome = handled.outcome
+            for row, keys in handled.outgoing:
+                self.store.queue_message(row, keys)
         if outcome.events and at is None:
             raise Unparseable("no usable date (no Date with a zone, no arrival time)")
         if outcome.events and time_note:

@@ -130,6 +130,8 @@ class Recognition:
     sender: str | None = None
     summary: str = ""
     reason: str = ""
+    token: str | None = None  # a reply to our mail: the Reply-To token it was sent to
+    reply_text: str = ""  # a reply to our mail: its new text (above the quote)
 
 
 @dataclass(frozen=True, eq=True)

@@ -84,6 +84,8 @@ def interpret(
         return Outcome(ignored=f"{rec.kind}: {rec.reason}")
     if rec.family == "other":
         return Outcome(ignored=rec.reason or "not case mail")
+    if rec.family == "reply":
+        return Outcome(ignored="a reply to casewatch: read for commands, not a case comment")
     if rec.family == "list":
         return _list(rec, at, message_id, config)
     if rec.family == "vendor" and rec.kind == "newsletter":
@@ -199,8 +201,21 @@ def visible(events: Iterable[Event]) -> bool:
     return any(not e.data.get("newsletter") for e in events)
 
 
+def effective(events: Sequence[Event]) -> Sequence[Event]:
+    """The events that stand: those of a reply command undone by a later ``undo`` are left out."""
+    undone = {e.data.get("target") for e in events if e.kind == "command" and e.data.get("command") == "undo"}
+    if not undone:
+        return events
+    return [
+        e
+        for e in events
+        if e.message_id not in undone or (e.kind == "command" and e.data.get("command") == "undo")
+    ]
+
+
 def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -> Case:
     """The case its events make (events in time order; ties keep their given order)."""
+    events = effective(events)
     values: dict[str, object] = {}
     state = "unknown"
     source = "list"

@@ -19,6 +19,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 # The sections whose keys the example shows commented out, set to their defaults.
 COMMENTED_SECTIONS = (
+    "replies",
     "smtp",
     "sending",
     "mailbox",

@@ -727,3 +727,34 @@ def test_due_times_over_holidays_and_dst(events, kind, expected_due):
     want = datetime.fromisoformat(expected_due) if "T" in expected_due else t(expected_due)
     # Compared in UTC: Python never finds a time in the fall-back fold equal to another zone's.
     assert a.due_at.astimezone(UTC) == want.astimezone(UTC)
+
+
+def test_resume_ends_a_snooze_and_a_mute():
+    snoozed = [
+        OPEN,
+        ev(
+            "command",
+            "2026-09-16 11:00",
+            actor="member",
+            command="snooze",
+            until=t("2026-09-25 09:00").isoformat(),
+        ),
+    ]
+    assert ladder(snoozed, "2026-09-17 10:00") == []
+    resumed = [*snoozed, ev("command", "2026-09-17 09:00", actor="member", command="resume")]
+    assert ladder(resumed, "2026-09-17 10:00") == ["request_update"]
+    muted = [
+        OPEN,
+        ev("command", "2026-09-15 11:00", actor="member", command="mute"),
+        ev("command", "2026-09-17 09:00", actor="member", command="resume"),
+    ]
+    assert ladder(muted, "2026-09-17 10:00") == ["request_update"]
+
+
+def test_an_undone_reply_no_longer_counts():
+    escalated = dataclasses.replace(
+        ev("escalation_requested", "2026-09-15 10:00", actor="member"), message_id="reply-1@wwu.edu"
+    )
+    assert ladder([OPEN, escalated], "2026-09-18 10:00") == ["pm_assist"]
+    undo = ev("command", "2026-09-15 11:00", actor="member", command="undo", target="reply-1@wwu.edu")
+    assert ladder([OPEN, escalated, undo], "2026-09-18 10:00") == ["request_update"]

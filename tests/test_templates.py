@@ -146,7 +146,8 @@ def test_every_action_kind_has_its_three_templates_and_the_wrapper_exists():
         for suffix in (".subject.txt", ".txt", ".html"):
             assert f"{kind}{suffix}" in names, f"{kind}{suffix} is missing"
     assert {"mail.txt", "mail.html"} <= names
-    per_kind = {n.split(".", 1)[0] for n in names if not n.startswith(("_", "mail.", "."))}
+    # reply.*: the confirmation of reply commands (tests/test_replies.py).
+    per_kind = {n.split(".", 1)[0] for n in names if not n.startswith(("_", "mail.", "reply.", "."))}
     assert per_kind == set(ACTION_KINDS), "a template for an unknown action kind"
 
 
@@ -529,6 +530,8 @@ def test_a_missing_name_is_an_error_not_an_empty_string(samples):
 
 
 WRAPPER_NAMES = {"parts", "consortium", "reply_to", "now", "commands"}
+#: The context of reply.* (the confirmation of reply commands, daemon/commands/handle.py).
+REPLY_NAMES = {"consortium", "done", "problems", "help", "commands", "reply_to", "cases"}
 
 
 def test_templates_use_only_names_of_the_documented_context(samples):
@@ -539,7 +542,12 @@ def test_templates_use_only_names_of_the_documented_context(samples):
         if path.name.startswith("."):
             continue
         names = meta.find_undeclared_variables(env.parse(path.read_text(encoding="utf-8")))
-        allowed = WRAPPER_NAMES if path.name.startswith("mail.") else documented
+        if path.name.startswith("mail."):
+            allowed = WRAPPER_NAMES
+        elif path.name.startswith("reply."):
+            allowed = REPLY_NAMES
+        else:
+            allowed = documented
         assert names <= allowed, f"{path.name} uses {sorted(names - allowed)}"
 
 

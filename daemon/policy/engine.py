@@ -20,7 +20,7 @@ from daemon.policy.calls import calls_around, digest_slot
 from daemon.policy.clusters import clusters, marks
 from daemon.policy.routing import Router, pms_for
 from daemon.policy.rules import CASE_RULES, Context, duration, iso, when
-from daemon.timeline import project
+from daemon.timeline import effective, project
 
 PRIORITY_ORDER = {"system_down": 0, "high": 1, "normal": 2, "low": 3, None: 4}
 
@@ -56,6 +56,7 @@ def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]
         events = f.events if whole else tuple(e for e in f.events if e.at <= now)
         if not events:
             continue
+        events = tuple(effective(events))
         case = f.case if whole and f.case is not None else project(f.number, events, f.related)
         out.append(Context(case, events, clocks_mod.read(events), router(case), now, config, calendar))
     return out
@@ -111,18 +112,21 @@ def _matches(command: clocks_mod.Command, action: Action) -> bool:
 def _held(action: Action, commands: Sequence[clocks_mod.Command], now: datetime) -> Action | None:
     """The action as reply commands leave it: None when muted or done, moved when snoozed."""
     muted = False
+    snoozes: list[clocks_mod.Command] = []
     for c in commands:
         if not _matches(c, action) or c.at > now:
             continue
         if c.name == "mute":
             muted = c.until is None or now < c.until
-        elif c.name == "unmute":
+        elif c.name in ("unmute", "resume"):
             muted = False
+            snoozes = []  # resume also ends the snoozes before it
+        elif c.name == "snooze" and c.until:
+            snoozes.append(c)
         elif c.name == "done" and action.due_at <= c.at:
             return None
     if muted:
         return None
-    snoozes = [c for c in commands if c.name == "snooze" and c.until and _matches(c, action) and c.at <= now]
     if snoozes:
         s = snoozes[-1]
         assert s.until is not None

@@ -81,6 +81,10 @@ def recognize_mail(mail: Mail, config: Config) -> Recognition:
     if lst:
         return _list_post(mail, config, lst)
 
+    reply = _reply(mail, config)
+    if reply is not None:
+        return reply
+
     if from_vendor:
         return _vendor(mail, subject, thread_keys, config)
 
@@ -96,6 +100,44 @@ def recognize_mail(mail: Mail, config: Config) -> Recognition:
         sender=mail.sender.email,
         summary=subject,
         reason="not from the vendor, not to the vendor, not from a list",
+    )
+
+
+_OUR_ID = re.compile(r"^casewatch\.[0-9a-f]{16,64}@(?P<domain>.+)$")
+_TOKEN = re.compile(r"^[0-9a-f]{8,64}$")
+_DELIVERED = ("delivered-to", "x-original-to", "envelope-to", "x-delivered-to")
+
+
+def reply_token(mail: Mail, config: Config) -> str | None:
+    """The token of our plus-addressed Reply-To that this message was sent to, if any."""
+    local, _, domain = config.outbound.from_address.lower().partition("@")
+    candidates = [a.email for a in mail.recipients]
+    candidates += [mail.header(h).strip().strip("<>").lower() for h in _DELIVERED if mail.has(h)]
+    for address in candidates:
+        name, _, at = address.partition("@")
+        base, plus, tok = name.partition("+")
+        if plus and base == local and at == domain and _TOKEN.match(tok):
+            return tok
+    return None
+
+
+def _reply(mail: Mail, config: Config) -> Recognition | None:
+    """A reply to a message of ours (by its token, or by In-Reply-To / References)."""
+    domain = config.outbound.from_address.lower().partition("@")[2]
+    ours = [p for p in mail.parent_ids if (m := _OUR_ID.match(p.lower())) and m.group("domain") == domain]
+    tok = reply_token(mail, config)
+    if tok is None and not ours:
+        return None
+    text = new_text(mail.text)
+    return Recognition(
+        "reply",
+        "command",
+        sender=mail.sender.email,
+        parent_ids=tuple(ours),
+        summary=_summary(text) or clean_subject(mail.subject),
+        reason="a reply to casewatch",
+        token=tok,
+        reply_text=text,
     )
 
 

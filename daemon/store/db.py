@@ -493,6 +493,53 @@ class Store:
             out.append(row)
         return out
 
+    def outbox_by_token(self, tok: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT id, message_id, kinds, cases, recipients FROM outbox WHERE token = ?", (tok,)
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "id": row[0],
+            "message_id": row[1],
+            "kinds": [k for k in row[2].split(",") if k],
+            "cases": [c for c in row[3].split(",") if c],
+            "recipients": json.loads(row[4]),
+        }
+
+    def sent_recently(self, recipient: str, kind: str, since: datetime) -> int:
+        """How many messages of ``kind`` went (or are queued) to ``recipient`` since then."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM outbox, json_each(outbox.recipients) r WHERE lower(r.value) = lower(?)"
+            " AND kinds = ? AND created_at >= ?",
+            (recipient, kind, _iso(since)),
+        ).fetchone()
+        return int(row[0])
+
+    def has_event(self, case: str, kind: str) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM events WHERE case_number = ? AND kind = ? LIMIT 1", (case, kind)
+            ).fetchone()
+            is not None
+        )
+
+    def last_reply(self, case: str, sender: str) -> str | None:
+        """The Message-ID of ``sender``'s latest reply applied to ``case`` and not undone."""
+        rows = self.conn.execute(
+            "SELECT message_id, kind, data FROM events WHERE case_number = ? ORDER BY at DESC, id DESC",
+            (case,),
+        ).fetchall()
+        undone = set()
+        for mid, kind, data in rows:
+            d = json.loads(data)
+            if kind == "command" and d.get("command") == "undo":
+                undone.add(d.get("target"))
+                continue
+            if d.get("via") == "reply" and d.get("by") == sender.lower() and mid not in undone:
+                return str(mid)
+        return None
+
     def raw_message(self, outbox_id: int) -> bytes:
         return bytes(self.conn.execute("SELECT raw FROM outbox WHERE id = ?", (outbox_id,)).fetchone()[0])
 

@@ -1,0 +1,255 @@
+"""What reply commands do: the events they add to the timelines, and what to confirm (pure).
+
+``authorize`` says whether a sender may act on a case: its owner, staff of the same
+institution, or a program manager. ``apply`` turns the commands of one reply into timeline
+events (each carrying the reply's Message-ID, so ``undo`` can take them back) and the lines
+of the confirmation mail. Nothing here reads the store, the clock or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from daemon.commands.grammar import Reading, Said
+from daemon.config import Config
+from daemon.model import Case, Event, Link
+from daemon.policy.calendar import BusinessCalendar
+from daemon.policy.rules import when
+
+#: "done" on a reminder of these kinds means the person did what it asked.
+DONE_MEANS = {"request_update": "update_requested", "escalate": "escalation_requested"}
+PM_ONLY = frozenset({"agenda", "record"})
+ONE_CASE = frozenset({"closed", "priority", "owner", "link", "record"})
+PRIORITY_WORDS = {"system_down": "System/Component Down", "high": "High", "normal": "Normal", "low": "Low"}
+
+
+@dataclass(frozen=True)
+class Replied:
+    """The message of ours a reply answers: the actions it carried and their cases."""
+
+    message_id: str
+    kinds: tuple[str, ...]
+    cases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Applied:
+    events: tuple[Event, ...] = ()
+    links: tuple[Link, ...] = ()
+    done: tuple[str, ...] = ()  # confirmation lines, one per command applied
+    problems: tuple[str, ...] = ()  # why a command was not applied
+    help: bool = False  # the sender asked for help, or wrote nothing casewatch understood
+    touched: tuple[str, ...] = field(default=())  # cases whose timeline changed
+
+
+def authorize(sender: str, case: Case, config: Config) -> str | None:
+    """Why ``sender`` may act on ``case`` (None when they may not)."""
+    sender = sender.lower()
+    if config.is_pm(sender):
+        return "a program manager"
+    if case.owner and case.owner.lower() == sender:
+        return "its owner"
+    domain = sender.rpartition("@")[2]
+    inst = config.institution_for_domain(domain) if domain else None
+    if inst is not None and case.institution and inst.code == case.institution:
+        return f"staff of {inst.code}"
+    return None
+
+
+def apply(
+    reading: Reading,
+    replied: Replied,
+    cases: Mapping[str, Case],
+    sender: str,
+    at: datetime,
+    message_id: str,
+    config: Config,
+    own_open_cases: Sequence[Case] = (),
+    feedback_used: frozenset[str] = frozenset(),
+    last_reply: Mapping[str, str] | None = None,
+) -> Applied:
+    """The events and confirmations of one reply's commands; ``cases`` are those the sender may
+    act on (the cases of ``replied`` and any named in a command), ``last_reply`` the Message-ID
+    of the sender's latest applied reply per case (for ``undo``)."""
+    run = _Run(replied, cases, sender, at, message_id, config, feedback_used, last_reply or {})
+    for said in reading.commands:
+        if said.name == "help":
+            continue
+        if said.name in PM_ONLY and run.actor != "pm":
+            run.problems.append(f"{said.line}: only a program manager can do this")
+        elif said.name == "handover":
+            run.handover(said, own_open_cases)
+        else:
+            for number in run.targets(said):
+                run.one(said, number)
+    asked_help = any(s.name == "help" for s in reading.commands)
+    helping = asked_help or (not reading.commands and (reading.prose or bool(reading.problems)))
+    return Applied(
+        tuple(run.events),
+        tuple(run.links),
+        tuple(run.done),
+        (*reading.problems, *run.problems),
+        helping,
+        tuple(run.touched),
+    )
+
+
+class _Run:
+    """The state of applying one reply: what it adds, confirms and refuses."""
+
+    def __init__(
+        self,
+        replied: Replied,
+        cases: Mapping[str, Case],
+        sender: str,
+        at: datetime,
+        message_id: str,
+        config: Config,
+        feedback_used: frozenset[str],
+        last_reply: Mapping[str, str],
+    ) -> None:
+        self.replied, self.cases, self.sender = replied, cases, sender.lower()
+        self.at, self.message_id = at, message_id
+        self.calendar = BusinessCalendar.of(config)
+        self.actor = "pm" if config.is_pm(sender) else "member"
+        self.feedback_used, self.last_reply = feedback_used, last_reply
+        self.events: list[Event] = []
+        self.links: list[Link] = []
+        self.done: list[str] = []
+        self.problems: list[str] = []
+        self.touched: list[str] = []
+
+    def add(self, case: str, kind: str, summary: str, **data: object) -> None:
+        data = {"via": "reply", "by": self.sender, **data}
+        self.events.append(Event(case, self.at, kind, self.actor, self.message_id, summary, data))
+        if case not in self.touched:
+            self.touched.append(case)
+
+    def targets(self, said: Said) -> list[str]:
+        if said.case:
+            if said.case not in self.cases:
+                self.problems.append(f"{said.line}: case {said.case} is not one you may act on here")
+                return []
+            return [said.case]
+        mine = [n for n in self.replied.cases if n in self.cases]
+        if not mine:
+            self.problems.append(f"{said.line}: this message is about no case you may act on")
+            return []
+        if said.name in ONE_CASE and len(mine) > 1:
+            self.problems.append(f"{said.line}: this message is about several cases; add the case number")
+            return []
+        return mine
+
+    def one(self, said: Said, number: str) -> None:
+        name, add, done = said.name, self.add, self.done
+        if name == "done":
+            meant = [DONE_MEANS[k] for k in self.replied.kinds if k in DONE_MEANS]
+            if meant:
+                add(number, meant[-1], f"{meant[-1].replace('_', ' ')} (reply: done)")
+                done.append(f"Case {number}: noted, {WHAT[meant[-1]]}.")
+            else:
+                for k in self.replied.kinds:
+                    add(number, "command", f"done: {k}", command="done", action=k)
+                done.append(f"Case {number}: noted as done; that reminder will not come again for now.")
+        elif name == "commented":
+            add(number, "update_requested", "update requested (reply: commented)")
+            done.append(f"Case {number}: noted, {WHAT['update_requested']}.")
+        elif name == "escalated":
+            add(number, "escalation_requested", "escalation requested (reply: escalated)")
+            done.append(f"Case {number}: noted, {WHAT['escalation_requested']}.")
+        elif name == "feedback":
+            if number in self.feedback_used:
+                self.problems.append(
+                    f"{said.line}: in-case feedback is already recorded for case {number} (once per case)"
+                )
+                return
+            add(number, "in_case_feedback", "in-case feedback used (reply)")
+            done.append(
+                f"Case {number}: noted that you used in-case feedback (it can be used once per case)."
+            )
+        elif name == "snooze":
+            assert said.until is not None
+            until = when(said.until, self.calendar)
+            add(number, "command", f"snoozed until {until}", command="snooze", until=said.until.isoformat())
+            done.append(f"Case {number}: snoozed until {until}; reminders due by then wait.")
+        elif name == "resume":
+            add(number, "command", "reminders resumed", command="resume")
+            done.append(f"Case {number}: reminders resumed (mute and snooze ended).")
+        elif name == "mute":
+            add(number, "command", "muted", command="mute")
+            done.append(f'Case {number}: muted, no more reminders about it (reply "resume" to undo).')
+        elif name == "closed":
+            add(number, "case_closed", "closed (reply)", state="closed")
+            done.append(f"Case {number}: marked closed; its reminders stop.")
+        elif name == "priority":
+            assert said.priority is not None
+            add(number, "priority_changed", f"priority -> {said.priority} (reply)", priority=said.priority)
+            done.append(f"Case {number}: priority set to {PRIORITY_WORDS[said.priority]}.")
+        elif name == "owner":
+            assert said.address is not None
+            previous = self.cases[number].owner or ""
+            add(
+                number,
+                "handover",
+                f"owner -> {said.address} (reply)",
+                owner=said.address,
+                previous_owner=previous,
+            )
+            done.append(
+                f"Case {number}: the owner is now {said.address}; both of you get the handover steps."
+            )
+        elif name == "link":
+            assert said.other is not None
+            if said.other == number:
+                self.problems.append(f"{said.line}: a case cannot be linked to itself")
+                return
+            self.links.append(Link.of(number, said.other, "linked by reply", self.at))
+            add(number, "command", f"linked to case {said.other}", command="link", other=said.other)
+            done.append(f"Case {number} is now linked to case {said.other}.")
+        elif name == "agenda":
+            add(number, "command", "flagged for the support call", command="agenda")
+            done.append(f"Case {number}: flagged for the next support call's agenda.")
+        elif name == "record":
+            add(number, "case_of_record", "case of record (reply)")
+            done.append(f"Case {number}: marked as the Alliance's case of record.")
+        elif name == "undo":
+            target = self.last_reply.get(number)
+            if target is None:
+                self.problems.append(f"{said.line}: nothing of yours to undo on case {number}")
+                return
+            add(number, "command", "undid the previous reply", command="undo", target=target)
+            done.append(f"Case {number}: your previous reply's commands are undone.")
+        else:
+            self.problems.append(f"{said.line}: not understood")
+
+    def handover(self, said: Said, own: Sequence[Case]) -> None:
+        assert said.address is not None
+        if said.address == self.sender:
+            self.problems.append(f"{said.line}: that is your own address")
+            return
+        if not own:
+            self.problems.append(f"{said.line}: you own no open case")
+            return
+        for case in own:
+            self.add(
+                case.number,
+                "handover",
+                f"handover -> {said.address} (reply)",
+                owner=said.address,
+                previous_owner=self.sender,
+            )
+        numbers = ", ".join(c.number for c in own)
+        self.done.append(
+            f"Your {len(own)} open case(s) ({numbers}) are handed over to {said.address}; each of you "
+            f"gets the policy's handover steps for every case."
+        )
+
+
+WHAT = {
+    "update_requested": "you asked Ex Libris for an update; if it stays silent, casewatch will suggest "
+    "escalation",
+    "escalation_requested": "you requested escalation; if Ex Libris stays silent, casewatch will ask the "
+    "program manager to help",
+}
