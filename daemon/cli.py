@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true", required=True, help="show the messages; send nothing")
     s.add_argument("--at", metavar="ISO8601", help="as of that instant (default: now)")
 
+    s = sub.add_parser("digest", help="render a PM's weekly digest to stdout (sends nothing)")
+    s.add_argument("--at", metavar="ISO8601", help="the week ending at the digest time at or before this")
+    s.add_argument("--pm", metavar="EMAIL", help="the program manager (default: every one)")
+    s.add_argument("--format", choices=("text", "html"), default="text", help="text (default) or html")
+
     s = sub.add_parser("cases", help="every case known")
     s.add_argument("--json", action="store_true", help="print JSON (the contract's shape)")
 
@@ -134,7 +139,7 @@ def cmd_send(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         ctxs, due = evaluate(snapshot, at, cfg)
         # Drafts read the store (references, caps) but write nothing but the token secret.
         with store.transaction():
-            messages = drafts(store, ctxs, due, at, cfg)
+            messages = drafts(store, ctxs, due, at, cfg, snapshot)
     for d in messages:
         p = d.planned
         when = p.send_after.astimezone(cfg.tz)
@@ -146,6 +151,33 @@ def cmd_send(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         print(_text_part(d.raw))
     stamp = f"{at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}"
     print(f"{len(messages)} message(s) for {len(due)} action(s) due at {stamp}")
+    return EXIT_OK
+
+
+def cmd_digest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from daemon.outbound.weekly import render_digest
+
+    at = _instant(args.at, cfg)
+    pms = [pm for pm in cfg.program_managers if pm.areas]
+    if args.pm:
+        pms = [pm for pm in pms if pm.email.lower() == args.pm.lower()]
+        if not pms:
+            raise UsageError(
+                f"--pm: no program manager with areas has the address {args.pm} "
+                "(hint: [[program_managers]] in the config)"
+            )
+    if not pms:
+        raise UsageError("no program manager with areas is configured (hint: [[program_managers]] areas)")
+    with _store(cfg) as store:
+        for i, pm in enumerate(pms):
+            rendered = render_digest(store, pm, at, cfg)
+            if i:
+                print("\n" if args.format == "text" else "\n<!-- next digest -->\n")
+            if args.format == "text":
+                print(f"Subject: {rendered.subject}\n")
+                print(rendered.text, end="")
+            else:
+                print(rendered.html, end="")
     return EXIT_OK
 
 
@@ -298,6 +330,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "poll": cmd_poll,
     "send": cmd_send,
+    "digest": cmd_digest,
     "cases": cmd_cases,
     "show": cmd_show,
     "due": cmd_due,

@@ -32,7 +32,7 @@ def run_cycle(store: Store, config: Config, now: datetime, transport: Transport)
     gc.freeze()  # the snapshot is long-lived: keep the collector from rescanning it
     try:
         ctxs, due = evaluate(snapshot, now, config)
-        counts = queue(store, ctxs, due, now, config)
+        counts = queue(store, ctxs, due, now, config, snapshot)
     finally:
         gc.unfreeze()
     flush(store, transport, now, counts)

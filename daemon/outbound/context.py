@@ -32,12 +32,14 @@ are strings in the consortium's time zone, e.g. ``"Fri 2026-11-20 10:00 PST"``.
 ``call_at``            the support call concerned, else ``""``
 ``coordinator``        the support-call coordinator's address, else ``""``
 ``escalation_address`` where escalation requests go, else ``""``
+``digest``             the weekly digest (``daemon/digest.py``) for ``digest``, else ``None``
 =====================  ===================================================================
 
 A case is ``{"number", "title", "institution", "institution_name", "owner", "priority"
 (in words: "System/Component Down", "High", "Normal", "Low", "unknown"), "status", "state",
 "opened_at", "last_vendor_response_at", "asset", "category", "subcategory", "description",
-"related", "case_of_record"}``; text fields are ``""`` when unknown.
+"related", "case_of_record", "ask", "standing"}``; text fields are ``""`` when unknown. ``ask``
+is what we ask of the vendor about it, ``standing`` a one-line status (both for the agenda).
 """
 
 from __future__ import annotations
@@ -136,6 +138,33 @@ def case_dict(case: Case, config: Config, calendar: BusinessCalendar) -> dict[st
     }
 
 
+def ask_of(rules: Context) -> str:
+    """What we ask of the vendor about a case, in a few words (for the support-call agenda)."""
+    c = rules.clocks
+    calendar = rules.calendar
+    if c.turn == "customer":
+        return "nothing yet: Ex Libris is waiting for our answer"
+    if c.period and c.period.escalation_requested:
+        return f"a response to our escalation of {when(c.period.escalation_requested, calendar)}"
+    if c.period and c.period.update_requested:
+        return f"a response to our update request of {when(c.period.update_requested, calendar)}"
+    if rules.case.priority in ("system_down", "high"):
+        return "significant progress: a fix, or a date for one"
+    return "a status update and a timeline"
+
+
+def standing_of(rules: Context) -> str:
+    """One line: where the case stands."""
+    c = rules.clocks
+    words = PRIORITY_WORDS.get(rules.case.priority or "", "unknown")
+    status = rules.case.status or rules.case.state.replace("_", " ")
+    if c.turn == "vendor" and c.period:
+        elapsed = rules.calendar.working_time(c.period.since, rules.now)
+        silent = rules.calendar.describe_elapsed(elapsed, True, False)
+        return f"{status}; {words} priority; no vendor response for {silent} ({c.period.since_what})"
+    return f"{status}; {words} priority"
+
+
 def build(
     action: Action,
     view: CaseView | None,
@@ -143,6 +172,7 @@ def build(
     now: datetime,
     reply_to: str,
     config: Config,
+    digest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The context of one action's templates."""
     calendar = BusinessCalendar.of(config)
@@ -195,7 +225,14 @@ def build(
         "reply_to": reply_to,
         "commands": commands_for([action.kind], about_a_case=action.case is not None),
         "case": case_dict(view.case, config, calendar) if view else None,
-        "cases": [case_dict(m.case, config, calendar) for m in members],
+        "cases": [
+            {
+                **case_dict(m.case, config, calendar),
+                "ask": ask_of(m.rules) if m.rules else "",
+                "standing": standing_of(m.rules) if m.rules else "",
+            }
+            for m in members
+        ],
         "area": area,
         "pm": {"names": names, "emails": list(pm_emails)},
         "clock": clock,
@@ -210,4 +247,5 @@ def build(
         "call_at": when(datetime.fromisoformat(call_at), calendar) if isinstance(call_at, str) else "",
         "coordinator": config.support_call.coordinator,
         "escalation_address": config.vendor.escalation_address,
+        "digest": digest,
     }

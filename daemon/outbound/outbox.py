@@ -16,14 +16,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from daemon.config import Config
+from daemon.digest import for_pm
 from daemon.model import Action, Event
 from daemon.outbound.compose import compose, message_id, reply_address, token
 from daemon.outbound.context import CaseView, build
 from daemon.outbound.plan import Planned, plan
 from daemon.outbound.render import render
 from daemon.outbound.transports import PermanentFailure, TemporaryFailure, Transport
+from daemon.policy.engine import Snapshot
 from daemon.policy.rules import Context
 from daemon.store.db import OutgoingRow, Store
 
@@ -70,6 +73,7 @@ def draft(
     secret: bytes,
     references: Sequence[str],
     config: Config,
+    snapshot: Snapshot | None = None,
 ) -> Draft:
     keys = [k for a in planned.actions for k in (a.key,)]
     mid = message_id(keys, config)
@@ -79,11 +83,21 @@ def draft(
     for a in planned.actions:
         view = views.get(a.case) if a.case else None
         members = [views[n] for n in a.cases if n in views and n != a.case]
-        contexts.append(build(a, view, members, now, reply_to, config))
+        contexts.append(build(a, view, members, now, reply_to, config, _digest(a, snapshot, config)))
     rendered = render(contexts, config.sending.templates)
     msg = compose(rendered, planned.actions, mid, reply_to, planned.to, planned.cc, references, now, config)
     raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # the wire form: CRLF lines
     return Draft(planned, mid, tok, raw, rendered.subject)
+
+
+def _digest(action: Action, snapshot: Snapshot | None, config: Config) -> dict[str, Any] | None:
+    """The digest data of a digest action (as of its period's end), else None."""
+    if action.kind != "digest" or snapshot is None:
+        return None
+    pm = next((p for p in config.program_managers if p.email in action.to), None)
+    if pm is None:
+        return None
+    return for_pm(pm, snapshot, datetime.fromisoformat(action.data["period_end"]), config)
 
 
 def _cases(actions: Sequence[Action]) -> tuple[str, ...]:
@@ -91,22 +105,34 @@ def _cases(actions: Sequence[Action]) -> tuple[str, ...]:
 
 
 def drafts(
-    store: Store, ctxs: Sequence[Context], actions: Sequence[Action], now: datetime, config: Config
+    store: Store,
+    ctxs: Sequence[Context],
+    actions: Sequence[Action],
+    now: datetime,
+    config: Config,
+    snapshot: Snapshot | None = None,
 ) -> list[Draft]:
     """Every message the due actions make, rendered (nothing stored)."""
     views = _views(ctxs)
     secret = store.secret(TOKEN_SECRET)
     planned = plan(actions, now, config, store.queued_for)
-    return [draft(p, views, now, secret, store.references(_cases(p.actions)), config) for p in planned]
+    return [
+        draft(p, views, now, secret, store.references(_cases(p.actions)), config, snapshot) for p in planned
+    ]
 
 
 def queue(
-    store: Store, ctxs: Sequence[Context], actions: Sequence[Action], now: datetime, config: Config
+    store: Store,
+    ctxs: Sequence[Context],
+    actions: Sequence[Action],
+    now: datetime,
+    config: Config,
+    snapshot: Snapshot | None = None,
 ) -> SendCounts:
     """Render and store the messages of the due actions, each with its keys, exactly once."""
     counts = SendCounts()
     with store.transaction():
-        for d in drafts(store, ctxs, actions, now, config):
+        for d in drafts(store, ctxs, actions, now, config, snapshot):
             p = d.planned
             row = OutgoingRow(
                 message_id=d.message_id,

@@ -363,9 +363,11 @@ def digests(now: datetime, config: Config) -> list[Action]:
             None,
             (pm.email,),
             slot,
-            f"The weekly digest for {pm.name} ({', '.join(pm.areas) or 'no area'}).",
+            f"The weekly digest for {pm.name} ({', '.join(pm.areas)}).",
             f"digest:{pm.email.lower()}:{slot.date().isoformat()}",
-            area=pm.areas[0] if pm.areas else None,
+            area=pm.areas[0],
+            data={"period_end": slot.isoformat()},
         )
         for pm in config.program_managers
+        if pm.areas  # a PM with no area has no cases to digest
     ]
