@@ -10,7 +10,8 @@ Sections (each a list; an empty one is left out of the mail):
 ``clusters``     widespread problems in the PM's areas, and whether a case of record exists;
 ``escalations``  escalation requested, the vendor not yet answering;
 ``auto_close``   pending customer for 21 days or more: the vendor closes after 28;
-``ladder``       every open case: where it stands on the ladder, and for how long;
+``ladder``       the open cases, most urgent first (at most 40; ``ladder_more`` counts the rest):
+                 where each stands on the ladder, and for how long;
 ``new`` / ``closed``  opened / closed during the week;
 ``response``     vendor response time in business hours: this week, the trailing 12 weeks, and
                  the weekly medians as a trend;
@@ -44,6 +45,7 @@ LADDER_STEPS = {
     "escalate": "escalation due",
     "pm_assist": "PM help due",
 }
+LADDER_LIMIT = 40  # the ladder section lists the most urgent open cases, then counts the rest
 AGE_BUCKETS = (("under 1 week", 7), ("1-4 weeks", 28), ("1-3 months", 91), ("over 3 months", None))
 
 
@@ -205,7 +207,8 @@ def digest(
         "clusters": clusters,
         "escalations": escalations,
         "auto_close": auto_close,
-        "ladder": ladder,
+        "ladder": ladder[:LADDER_LIMIT],
+        "ladder_more": max(0, len(ladder) - LADDER_LIMIT),
         "new": new,
         "closed": closed,
         "response": {"week": _stats(week), "trailing": _stats(trailing), "trend": trend},

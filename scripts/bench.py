@@ -2,7 +2,8 @@
 
 - decide: the policy engine over N open cases of ~20 events each (N = 2,500, 5,000, 10,000),
   to show it grows linearly with the number of open cases;
-- snapshot: reading those cases back from SQLite (the store's side of ``casewatch due``).
+- snapshot: reading those cases back from SQLite (the store's side of ``casewatch due``);
+- digest: a PM's weekly digest over those cases, computed and rendered.
 
 Usage: python scripts/bench.py [--cases 10000]
 """
@@ -131,6 +132,32 @@ def bench_snapshot(n: int) -> None:
     print(f"snapshot (SQLite -> case files), {n:,} cases / {n_events:,} events: {secs:.3f} s")
 
 
+def bench_digest(n: int) -> None:
+    """A PM's weekly digest over n open cases: the data and its rendering (text and HTML)."""
+    from daemon.digest import digest
+    from daemon.model import Action
+    from daemon.outbound.context import build
+    from daemon.outbound.render import render
+    from daemon.policy import candidates
+
+    snap, _ = files(n)
+    gc.collect()
+    gc.freeze()
+    pm = CONFIG.program_managers[0]
+    action = Action(
+        "digest", None, (pm.email,), NOW, "bench", "digest:bench", data={"period_end": NOW.isoformat()}
+    )
+
+    def run() -> None:
+        ctxs, actions = candidates(snap, NOW, CONFIG)
+        data = digest(pm, ctxs, actions, NOW, CONFIG)
+        render([build(action, None, [], NOW, "casewatch+bench@orbiscascade.org", CONFIG, data)])
+
+    secs = best_of(run)
+    gc.unfreeze()
+    print(f"digest (decide + digest data + render), {n:,} open cases: {secs:.3f} s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--cases", type=int, default=10_000, help="the largest number of open cases")
@@ -138,6 +165,7 @@ def main() -> None:
     sizes = sorted({max(1, args.cases // 4), max(1, args.cases // 2), args.cases})
     bench_decide(sizes)
     bench_snapshot(args.cases)
+    bench_digest(args.cases)
 
 
 if __name__ == "__main__":
