@@ -9,10 +9,10 @@ Sections (each a list; an empty one is left out of the mail):
 ``needs_you``    system down, stalled high priority, help requested (pm_assist), with why;
 ``clusters``     widespread problems in the PM's areas, and whether a case of record exists;
 ``escalations``  escalation requested, the vendor not yet answering;
-``auto_close``   pending customer for 21 days or more: the vendor closes after 28;
+``auto_close``   pending customer for 21 days or more: the vendor closes after 28 (``closes_on``);
 ``ladder``       the open cases, most urgent first (at most 40; ``ladder_more`` counts the rest):
                  where each stands on the ladder, and for how long;
-``new`` / ``closed``  opened / closed during the week;
+``new`` / ``closed``  opened / closed (``closed_at``) during the week;
 ``response``     vendor response time in business hours: this week, the trailing 12 weeks, and
                  the weekly medians as a trend;
 ``institutions`` open cases per institution; ``ages``: open cases by age;
@@ -130,24 +130,33 @@ def digest(
         if c.pending_since and period_end - c.pending_since >= AUTO_CLOSE_RISK:
             left = (c.pending_since + AUTO_CLOSE - period_end).days
             auto_close.append(
-                card(ctx, pending_since=when(c.pending_since, calendar), days_left=max(left, 0))
+                card(
+                    ctx,
+                    pending_since=when(c.pending_since, calendar),
+                    days_left=max(left, 0),
+                    closes_on=when(c.pending_since + AUTO_CLOSE, calendar),
+                )
             )
         steps = [a.kind for a in by_case.get(ctx.number, []) if a.kind in LADDER_STEPS]
+        since = c.period.since if c.period else period_end
         if c.turn == "customer" and c.pending_since:
             step, since = "waiting on us", c.pending_since
         elif steps:
             step = LADDER_STEPS[max(steps, key=list(LADDER_STEPS).index)]
-            since = c.period.since if c.period else period_end
+        elif c.period and c.period.escalation_requested:
+            step = "escalated, waiting for the vendor"
+        elif c.period and c.period.update_requested:
+            step = "update requested, waiting for the vendor"
         else:
             step = "vendor's turn, on time"
-            since = c.period.since if c.period else period_end
-        elapsed = calendar.working_time(since, period_end)
+        around = ctx.around_the_clock
+        elapsed = calendar.elapsed(since, period_end, True, around)
         ladder.append(
             card(
                 ctx,
                 step=step,
                 since=when(since, calendar),
-                silent=calendar.describe_elapsed(elapsed, True, False),
+                silent=calendar.describe_elapsed(elapsed, True, around),
                 days=(period_end - since).days,
             )
         )
@@ -164,7 +173,11 @@ def digest(
     ladder.sort(key=lambda c: (order.get(c["step"], 4), -c["days"], c["number"]))
 
     new = [card(c) for c in mine if c.clocks.opened_at and start < c.clocks.opened_at <= period_end]
-    closed = [card(c) for c in mine if c.clocks.closed_at and start < c.clocks.closed_at <= period_end]
+    closed = [
+        card(c, closed_at=when(c.clocks.closed_at, calendar))
+        for c in mine
+        if c.clocks.closed_at and start < c.clocks.closed_at <= period_end
+    ]
 
     samples = [s for ctx in mine for s in response_samples(ctx, calendar)]
     week = [h for at, h in samples if start < at <= period_end]
@@ -174,7 +187,7 @@ def digest(
     for i in range(TRAILING_WEEKS, -1, -1):
         lo, hi = period_end - (i + 1) * WEEK, period_end - i * WEEK
         values = [h for at, h in samples if lo < at <= hi]
-        trend.append({"week": f"{(lo + timedelta(days=1)).astimezone(calendar.tz):%b %d}", **_stats(values)})
+        trend.append({"week": f"{lo.astimezone(calendar.tz):%b %d}", **_stats(values)})
     top = max((t["median"] or 0 for t in trend), default=0)
     for t in trend:
         t["bar"] = _bar(t["median"] or 0, top)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from html import unescape
 from typing import Any
 
@@ -13,6 +14,7 @@ from jinja2 import UndefinedError, meta
 from policytools import CASE, CONFIG, ev, opened, snapshot, t
 from policytools import due as due_at
 
+from daemon.digest import for_pm
 from daemon.model import ACTION_KINDS, Action, Event, Link
 from daemon.outbound.context import CaseView, build
 from daemon.outbound.render import TEMPLATES, environment, render
@@ -73,7 +75,15 @@ SCENARIOS: dict[str, tuple[list[Event], str, list[Link]]] = {
         "2026-09-15 10:00",
         [],
     ),
-    "digest": ([], "2026-11-30 08:00", []),
+    "digest": (
+        [
+            opened("2026-10-12 10:00", priority="high"),  # 30 days without a response: stalled
+            opened("2026-11-23 10:00", case="10700002", institution="UW", owner="ann@uw.edu"),
+            ev("vendor_comment", "2026-11-24 09:00", case="10700002"),
+        ],
+        "2026-11-30 08:00",
+        [],
+    ),
 }
 
 
@@ -86,7 +96,12 @@ def context_of(
     }
     view = views[action.case] if action.case else None
     members = [views[n] for n in action.cases if n in views]
-    return build(action, view, members, t(at), REPLY_TO, CONFIG)
+    data = None
+    if action.kind == "digest":  # as the outbox does: the PM's digest as of the period's end
+        pm = next(p for p in CONFIG.program_managers if p.email in action.to)
+        period_end = datetime.fromisoformat(action.data["period_end"])
+        data = for_pm(pm, snapshot(events, links), period_end, CONFIG)
+    return build(action, view, members, t(at), REPLY_TO, CONFIG, data)
 
 
 def sample(kind: str, events: Sequence[Event] | None = None, at: str | None = None) -> dict[str, Any]:
@@ -390,6 +405,21 @@ def test_agenda_lists_the_most_critical_case_first():
     assert order == sorted(order)
     assert "1. Case 10700002: WWU, System/Component Down priority" in draft
     assert "3 cases are flagged" in text
+    # Each case: a one-line status and what we ask of the vendor, in both parts.
+    html = visible(body(ctx, "html"))
+    for c in ctx["cases"]:
+        assert c["standing"]
+        assert c["ask"]
+        for part in (folded(draft), html):
+            assert f"Status: {c['standing']}" in part
+            assert f"We ask: {c['ask']}" in part
+    first = folded(draft.split("2. Case")[0])
+    assert "Status: open; System/Component Down priority; no vendor response for" in first
+    assert "We ask: significant progress: a fix, or a date for one" in first
+    assert render([ctx]).subject == (
+        "Agenda draft, Ex Libris support call Wed 2026-12-02 10:00 PST: "
+        "3 cases (10700002, 10700003, 10700001)"
+    )
 
 
 def test_agenda_without_cases_says_so():
@@ -398,6 +428,10 @@ def test_agenda_without_cases_says_so():
     text = body(ctx)
     assert "No case is flagged for this call yet." in text
     assert "No cases are on the agenda yet." in text
+    assert (
+        render([ctx]).subject
+        == "Agenda draft, Ex Libris support call Wed 2026-12-02 10:00 PST: no case flagged yet"
+    )
     assert "No case is flagged for this call yet." in visible(body(ctx, "html"))
 
 
@@ -427,12 +461,29 @@ def test_handover_asks_for_the_new_primary_contact(samples):
     assert "additional contacts" in text
 
 
-def test_digest_is_an_honest_placeholder(samples):
+def test_digest_opens_with_what_needs_the_pm(samples):
     ctx = samples["digest"]
+    assert ctx["digest"] is not None
+    assert [c["number"] for c in ctx["digest"]["needs_you"]] == [CASE]
     r = render([ctx])
-    assert "Maria Lopez" in r.subject
-    assert "weekly digest for Maria Lopez" in body(ctx)
-    assert "not written yet" in body(ctx)
+    assert r.subject == "casewatch weekly digest, Maria Lopez (fulfillment): 1 case needs you"
+    lines = body(ctx).splitlines()
+    assert lines[:2] == [
+        "Weekly digest for Maria Lopez (fulfillment), 2026-11-23 to 2026-11-30.",
+        "1 case needs you; 2 open cases in all.",
+    ]
+    needs = "\n".join(lines[:12])
+    assert f"1. Case {CASE}, WWU, High priority" in needs
+    assert "Stalled high-priority case: no response from Ex Libris" in needs
+    assert "not written yet" not in r.text
+
+
+def test_a_digest_without_its_figures_still_says_whose_it_is(samples):
+    ctx = dict(samples["digest"], digest=None)
+    r = render([ctx])
+    assert r.subject == "casewatch weekly digest, Maria Lopez (fulfillment)"
+    assert "Weekly digest for Maria Lopez (fulfillment)" in body(ctx)
+    assert "could not be gathered" in visible(r.html)
 
 
 # --------------------------------------------------------------------------- safety

@@ -11,7 +11,6 @@ from datetime import datetime
 from daemon.config import Config, ProgramManager
 from daemon.digest import digest
 from daemon.model import Action
-from daemon.outbound.compose import reply_address
 from daemon.outbound.context import build
 from daemon.outbound.render import Rendered, render
 from daemon.policy import candidates
@@ -34,5 +33,5 @@ def render_digest(store: Store, pm: ProgramManager, at: datetime, config: Config
         data={"period_end": slot.isoformat()},
     )
     data = digest(pm, ctxs, actions, slot, config)
-    ctx = build(action, None, [], slot, reply_address("digest", config), config, data)
+    ctx = build(action, None, [], slot, config.outbound.from_address, config, data)
     return render([ctx], config.sending.templates)
