@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to read")
     s.add_argument("--json", action="store_true", help="print the counts as JSON")
 
+    sub.add_parser("run", help="the daemon: poll, decide, send and digest until SIGTERM or SIGINT")
+
     s = sub.add_parser("poll", help="one cycle: read new mail, decide what is due, send it")
     s.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     s.add_argument("--at", metavar="ISO8601", help="run the cycle as if it were that instant")
@@ -114,6 +116,18 @@ def cmd_ingest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         print(json.dumps({**counts.__dict__, "read": counts.read}))
     else:
         print(counts)
+    return EXIT_OK
+
+
+def cmd_run(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from daemon.ops import logs
+    from daemon.runner import Runner, single_instance
+
+    logs.setup(max(args.verbose, 1))  # info and up; JSON lines when not on a terminal
+    with single_instance(cfg.state.db), _store(cfg) as store:
+        runner = Runner(cfg, store, config_path=args.config)
+        runner.install_signals()
+        runner.run()
     return EXIT_OK
 
 
@@ -327,6 +341,7 @@ def cmd_demo(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "run": cmd_run,
     "ingest": cmd_ingest,
     "poll": cmd_poll,
     "send": cmd_send,

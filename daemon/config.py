@@ -74,6 +74,8 @@ class Smtp:
     username: str = ""  # "": no AUTH
     password_env: str = "CASEWATCH_SMTP_PASSWORD"
     password_command: str = ""
+    # A command printing a current OAuth 2 access token (SASL XOAUTH2); "": log in with the password.
+    oauth2_token_command: str = ""
     timeout: float = 30.0
 
 
@@ -86,6 +88,19 @@ class Sending:
     fold: bool = True  # several actions due for the same people in one cycle: one message
     retry_for: str = "2 days"  # a temporary failure (4xx, network) is retried this long
     templates: str = ""  # a folder of site templates overriding the built-in ones ("" for none)
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """``casewatch run``: how often it looks, how it waits, whom it tells when things fail."""
+
+    poll_every: str = "5 minutes"  # a full UID SEARCH of every folder at least this often
+    idle: bool = True  # use IMAP IDLE (when the server has it) to wake up early for new mail
+    idle_restart: str = "9 minutes"  # IDLE is restarted this often (servers drop it at ~30)
+    backoff_max: str = "5 minutes"  # the longest wait between reconnection attempts
+    admin: str = ""  # told by mail after `alert_after` failures in a row, and on recovery
+    alert_after: int = 3
+    metrics_file: str = ""  # a Prometheus text file written after every cycle ("" for none)
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,8 @@ class Mailbox:
     username: str = ""
     password_env: str = "CASEWATCH_IMAP_PASSWORD"
     password_command: str = ""
+    # A command printing a current OAuth 2 access token (SASL XOAUTH2); "": log in with the password.
+    oauth2_token_command: str = ""
     folders: tuple[str, ...] = ("INBOX",)
     timeout: float = 60.0
     batch_size: int = 50
@@ -482,6 +499,7 @@ class Config:
     smtp: Smtp = field(default_factory=Smtp)
     sending: Sending = field(default_factory=Sending)
     replies: Replies = field(default_factory=Replies)
+    daemon: Daemon = field(default_factory=Daemon)
     mailbox: Mailbox = field(default_factory=Mailbox)
     vendor: Vendor = field(default_factory=Vendor)
     recognize: Recognize = field(default_factory=Recognize)
@@ -664,6 +682,8 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
         problems.append(Problem("mailbox.port", "must be a TCP port (0 for the default)"))
     if cfg.mailbox.host and not cfg.mailbox.username:
         problems.append(Problem("mailbox.username", "is required when mailbox.host is set"))
+    _validate_oauth2("mailbox", cfg.mailbox, problems, username_reported=bool(cfg.mailbox.host))
+    _validate_oauth2("smtp", cfg.smtp, problems, username_reported=False)
     seen: set[str] = set()
     for i, inst in enumerate(cfg.institutions):
         if inst.code in seen:
@@ -690,6 +710,30 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
                             "use single quotes in TOML so backslashes stay as written",
                         )
                     )
+
+
+def _validate_oauth2(
+    section: str, table: Mailbox | Smtp, problems: list[Problem], *, username_reported: bool
+) -> None:
+    """An OAuth 2 token command replaces the password: not both, and only with a login name."""
+    if not table.oauth2_token_command:
+        return
+    if table.password_command:
+        problems.append(
+            Problem(
+                f"{section}.oauth2_token_command",
+                f"cannot be combined with {section}.password_command",
+                "set one of them: with a token command the password is not used",
+            )
+        )
+    if not table.username and not username_reported:
+        problems.append(
+            Problem(
+                f"{section}.username",
+                f"is required when {section}.oauth2_token_command is set",
+                "the account the token was issued for, e.g. casewatch@example.org",
+            )
+        )
 
 
 #: What a case description is checked for (``[actions.description_gaps]``).
@@ -785,6 +829,12 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     if acts.widespread.institutions < 2:
         problems.append(Problem("actions.widespread.institutions", "must be at least 2"))
     duration("sending.retry_for", cfg.sending.retry_for)
+    for name in ("poll_every", "idle_restart", "backoff_max"):
+        duration(f"daemon.{name}", getattr(cfg.daemon, name))
+    if cfg.daemon.admin and "@" not in cfg.daemon.admin:
+        problems.append(Problem("daemon.admin", 'must be an e-mail address, or "" for none'))
+    if cfg.daemon.alert_after < 1:
+        problems.append(Problem("daemon.alert_after", "must be at least 1"))
     duration("actions.agenda.before", acts.agenda.before)
     duration("actions.coordinator_contact.within", acts.coordinator_contact.within)
     duration("actions.post_call_followup.after", acts.post_call_followup.after)
@@ -811,7 +861,11 @@ def load(path: str | None = None) -> Config:
     """
     explicit = path or os.environ.get(ENV_VAR)
     chosen = Path(explicit or DEFAULT_PATH)
-    if not chosen.exists():
+    try:
+        found = chosen.exists()
+    except OSError as exc:  # e.g. a folder on the way that this user may not enter
+        raise UsageError(f"cannot read config file {chosen}: {exc.strerror or exc}") from None
+    if not found:
         if explicit:
             raise UsageError(f"config file not found: {chosen} (hint: check --config / ${ENV_VAR})")
         return Config()
@@ -828,16 +882,41 @@ def load(path: str | None = None) -> Config:
 def secret(env_name: str, command: str, key: str) -> str | None:
     """A secret from the environment variable ``env_name`` or the output of ``command``."""
     if command:
+        what = "token command" if key.endswith("token_command") else "password command"
         try:
             argv = shlex.split(command)
             if not argv:
                 raise ValueError("the command is empty")
             out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            said = _last_line(exc.stderr) if isinstance(exc, subprocess.CalledProcessError) else ""
+            detail = f"{exc} (it said: {said})" if said else str(exc)
             raise ConfigError(
-                [Problem(key, f"password command failed: {exc}", "run it by hand to see why")]
+                [Problem(key, f"{what} failed: {detail}", "run it by hand to see why")]
             ) from None
         return out.stdout.splitlines()[0] if out.stdout else ""
     if env_name:
         return os.environ.get(env_name)
     return None
+
+
+def oauth2_token(command: str, key: str) -> str:
+    """A current OAuth 2 access token: the first line ``command`` prints.
+
+    The command is run anew on every call (tokens expire within the hour); it fails, or
+    prints no token, as a ``ConfigError`` naming ``key``.
+    """
+    token = (secret("", command, key) or "").strip()
+    if not token:
+        raise ConfigError(
+            [Problem(key, "the token command printed no token", "it must print a current access token")]
+        )
+    return token
+
+
+def _last_line(text: object, limit: int = 200) -> str:
+    """The last non-blank line of a command's error output, shortened."""
+    if not isinstance(text, str):
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else ""

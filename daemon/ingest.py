@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from daemon import faults
 from daemon.commands.handle import handle as handle_reply
 from daemon.config import Config
 from daemon.model import Batch, Case, RawMessage
@@ -105,6 +106,7 @@ class Ingester:
             with self.store.transaction():
                 for raw in batch.messages:
                     self._one(raw, counts)
+                    faults.point("ingest.message")
                 for failure in batch.failures:
                     key = f"fetch:{failure.origin}"
                     if self.store.seen([key]):
@@ -117,6 +119,9 @@ class Ingester:
                     self.store.set_cursor(batch.cursor)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the state database {self.store.path}: {exc}") from None
+        faults.point("ingest.commit")
+        where = f"{batch.cursor.folder} up to UID {batch.cursor.last_uid}" if batch.cursor else "files"
+        log.info("batch (%s): %s", where, counts)
         return counts
 
     def _one(self, raw: RawMessage, counts: Counts) -> None:
@@ -226,21 +231,45 @@ def ingest(
     return total
 
 
-def poll_imap(store: Store, config: Config, password: str | None = None) -> Counts:
-    """One pass over the configured IMAP folders: everything above each cursor."""
-    from daemon.config import secret
+def imap_credentials(config: Config, password: str | None = None) -> tuple[str | None, str | None]:
+    """``(password, token)`` to log in to ``[mailbox]`` now, for ``ImapSource``.
+
+    With ``mailbox.oauth2_token_command`` the command is run for a fresh OAuth 2 token on
+    every call (tokens expire within the hour: call this for each connection) and no
+    password is read; otherwise ``password``, else the configured one. A failing command
+    is a ``ConfigError`` naming its key.
+    """
+    from daemon.config import oauth2_token, secret
+
+    mb = config.mailbox
+    if mb.oauth2_token_command:
+        return None, oauth2_token(mb.oauth2_token_command, "mailbox.oauth2_token_command")
+    if password is None:
+        password = secret(mb.password_env, mb.password_command, "mailbox.password_command")
+    return password, None
+
+
+def poll_imap(
+    store: Store,
+    config: Config,
+    password: str | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> Counts:
+    """One pass over the configured IMAP folders: everything above each cursor.
+
+    ``stopping`` is asked between batches: when it says so, the pass ends after the batch
+    it has just committed (a later pass resumes from the cursor)."""
     from daemon.sources.imap import ImapSource
 
-    if password is None:
-        password = secret(
-            config.mailbox.password_env, config.mailbox.password_command, "mailbox.password_command"
-        )
+    password, token = imap_credentials(config, password)
     ingester = Ingester(store, config)
     total = Counts()
-    with ImapSource(config.mailbox, password) as source:
+    with ImapSource(config.mailbox, password, token) as source:
         for folder in config.mailbox.folders:
             for batch in source.scan(folder, store.cursor(folder)):
                 total.add(ingester.apply(batch))
+                if stopping():
+                    break
     with store.transaction():
         store.mark_run("poll", str(total))
     return total

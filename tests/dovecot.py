@@ -6,6 +6,12 @@ listening on 127.0.0.1 on a free port, with one user ``casewatch`` / ``secret``
 whose Maildir lives in that directory. Tests set the server up through IMAP
 (``append``, ``create_folder`` ...) and ``doveadm`` (``reset_uidvalidity``).
 
+With ``oauth2=True`` the server also accepts SASL XOAUTH2 (OAuth 2 bearer tokens, as
+Microsoft 365 and Gmail do) for that user, through Dovecot's own ``oauth2`` passdb
+validating JWTs locally (``introspection_mode = local``) against an HMAC key in the
+server's directory: ``token()`` makes such a JWT (HS256, signed with ``OAUTH2_KEY`` or
+another key), so no identity provider is needed.
+
 Started by root, Dovecot refuses mail access as root: the mail user is then
 ``nobody`` and the server's internal and login users are ``dovecot`` and
 ``dovenull`` (Debian's, from the package) or ``nobody``. Started by anyone else,
@@ -17,8 +23,12 @@ on demand, immediately or after the server has sent so many more bytes.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import grp
+import hashlib
+import hmac
+import json
 import os
 import pwd
 import re
@@ -42,6 +52,7 @@ from daemon.config import Mailbox
 HOST = "127.0.0.1"
 USER = "casewatch"
 PASSWORD = "secret"
+OAUTH2_KEY = b"casewatch-test-oauth2-hmac-key-not-a-secret"  # signs the test JWTs (HS256)
 _SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"]
 )
@@ -81,7 +92,14 @@ class Dovecot:
     password = PASSWORD
     host = HOST
 
-    def __init__(self, binary: str | None = None, *, tls: bool = False, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        binary: str | None = None,
+        *,
+        tls: bool = False,
+        oauth2: bool = False,
+        start_timeout: float = 30.0,
+    ) -> None:
         found = binary or find_dovecot()
         if found is None:
             raise DovecotError("dovecot is not installed (Debian: apt-get install dovecot-imapd)")
@@ -90,6 +108,7 @@ class Dovecot:
             Path(found).with_name("doveadm")
         )
         self.tls = tls
+        self.oauth2 = oauth2
         self.start_timeout = start_timeout
         self.dir: Path | None = None
         self.port = 0
@@ -151,6 +170,18 @@ class Dovecot:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
+    def halt(self) -> None:
+        """Stop the server as a crash or a maintenance would, keeping its mail and its port."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port, with the same mail."""
+        if self._proc is None and not self._launch():
+            raise DovecotError(f"dovecot could not take its port {self.port} again")
+
     def _prepare(self) -> None:
         assert self.dir is not None
         # The login, auth and mail processes run as other users: they must get in.
@@ -165,6 +196,20 @@ class Dovecot:
             uid, gid = os.getuid(), os.getgid()
         self._uid, self._gid = uid, gid
         (self.dir / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{self.dir / 'home'}::\n")
+        if self.oauth2:
+            # The key of a JWT without "azp" and "kid", for the dict key shared/default/HS256/default.
+            keys = self.dir / "oauth2-keys"
+            (keys / "default" / "HS256").mkdir(parents=True)
+            (keys / "default" / "HS256" / "default").write_text(base64.b64encode(OAUTH2_KEY).decode())
+            for path in (keys, keys / "default", keys / "default" / "HS256"):
+                path.chmod(0o755)  # the auth process runs as another user when started by root
+            (keys / "default" / "HS256" / "default").chmod(0o644)
+            # username_attribute: the claim that must equal the user logging in.
+            (self.dir / "oauth2.conf").write_text(
+                f"introspection_mode = local\n"
+                f"local_validation_key_dict = fs:posix:prefix={keys}/\n"
+                f"username_attribute = sub\n"
+            )
         if self.tls:
             self.cert_file = self.dir / "cert.pem"
             try:
@@ -191,6 +236,17 @@ class Dovecot:
             internal = login = pwd.getpwuid(os.getuid()).pw_name
             group = grp.getgrgid(os.getgid()).gr_name
             chroot = "  chroot =\n"  # chroot needs root
+        if self.oauth2:
+            mechanisms = "plain login xoauth2"
+            # Passwords for PLAIN and LOGIN only: a token is checked by the oauth2 passdb alone.
+            passdbs = (
+                f"passdb {{\n  driver = passwd-file\n  mechanisms = plain login\n"
+                f"  args = scheme=PLAIN {d / 'passwd'}\n}}\n"
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {d / 'oauth2.conf'}\n}}\n"
+            )
+        else:
+            mechanisms = "plain login"
+            passdbs = f"passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {d / 'passwd'}\n}}\n"
         if self.tls:
             ssl = f"ssl = yes\nssl_cert = <{d / 'cert.pem'}\nssl_key = <{d / 'key.pem'}\n"
             imaps = f"    address = {HOST}\n    port = {self.tls_port}\n    ssl = yes\n"
@@ -207,14 +263,14 @@ class Dovecot:
             f"listen = {HOST}\n"
             f"{ssl}"
             f"disable_plaintext_auth = no\n"
-            f"auth_mechanisms = plain login\n"
+            f"auth_mechanisms = {mechanisms}\n"
             f"auth_failure_delay = 0\n"
             f"default_internal_user = {internal}\n"
             f"default_login_user = {login}\n"
             f"{f'default_internal_group = {group}' if group else ''}\n"
             f"first_valid_uid = {self._uid}\n"
             f"first_valid_gid = {self._gid}\n"
-            f"passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {d / 'passwd'}\n}}\n"
+            f"{passdbs}"
             f"userdb {{\n  driver = passwd-file\n  args = {d / 'passwd'}\n}}\n"
             f"mail_location = maildir:~/Maildir\n"
             f"service imap-login {{\n{chroot}"
@@ -277,6 +333,22 @@ class Dovecot:
         return "\n".join(text) or "(no log written)"
 
     # ----------------------------------------------------------------- driving it
+
+    def token(
+        self, user: str = USER, *, key: bytes = OAUTH2_KEY, expires_in: int = 600, **claims: Any
+    ) -> str:
+        """An OAuth 2 access token for ``user`` that this server (``oauth2=True``) accepts:
+        a JWT signed with HS256 under ``key``, valid from now for ``expires_in`` seconds.
+        Another ``key``, another ``user`` or a past expiry makes one it refuses."""
+
+        def b64url(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        now = int(time.time())
+        header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        body = b64url(json.dumps({"sub": user, "iat": now, "exp": now + expires_in, **claims}).encode())
+        signature = hmac.new(key, f"{header}.{body}".encode(), hashlib.sha256).digest()
+        return f"{header}.{body}.{b64url(signature)}"
 
     def mailbox(self, **changes: Any) -> Mailbox:
         """A ``[mailbox]`` configuration for this server (plain, on loopback)."""

@@ -13,6 +13,10 @@ what to do next, Mailman's test-MTA style:
 
 AUTH (PLAIN and LOGIN) accepts one user, ``casewatch`` / ``secret``, and is offered without
 TLS (``auth_require_tls=False``: the tests run on loopback) but not required. With
+``xoauth2=True`` the server also offers AUTH XOAUTH2 (OAuth 2 bearer tokens, as Microsoft 365
+and Gmail do) for the same user, accepting the tokens in ``tokens`` (``TOKEN``, as long as a
+real one, unless a test says otherwise) and answering any other with the error challenge
+and then 535, as those servers do; ``oauth2_attempts`` lists what clients sent. With
 ``tls=True`` a self-signed certificate for ``localhost`` and 127.0.0.1 is made with the
 ``openssl`` command-line tool: the server then offers STARTTLS on ``port`` and listens for
 implicit TLS on ``tls_port``.
@@ -26,6 +30,8 @@ hands that very socket to asyncio: no other process can take the port in between
 from __future__ import annotations
 
 import asyncio
+import binascii
+import json
 import logging
 import shutil
 import socket
@@ -33,19 +39,24 @@ import ssl
 import subprocess
 import tempfile
 import threading
+from base64 import b64decode
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from daemon.config import Smtp
 
 HOST = "127.0.0.1"
 USER = "casewatch"
 PASSWORD = "secret"
+# An OAuth 2 access token of the size Microsoft 365 issues (1.5 kB and more): longer than the
+# 512 octets of an SMTP command line (aiosmtpd's limit for an AUTH line too), so it must come
+# in answer to a 334 (and longer than aiosmtpd's 1,001-octet lines: see _LongLinesSMTP).
+TOKEN = "casewatch-test-access-token." + "0123456789abcdef" * 96
 COMMANDS = ("MAIL", "RCPT", "DATA")
 _REPLIES = {
     421: "421 4.3.2 Service shutting down (injected)",
@@ -86,6 +97,15 @@ class Received:
     peer: tuple[str, int]  # the client's address and port: one port per connection
     login: str | None  # the AUTH user, None without AUTH
     tls: bool  # the session was encrypted (STARTTLS or implicit TLS)
+    oauth2: bool = False  # the AUTH was XOAUTH2 (an OAuth 2 token), not a password
+
+
+@dataclass(frozen=True)
+class BearerLogin:
+    """The ``auth_data`` of a session logged in with XOAUTH2."""
+
+    login: bytes
+    token: bytes
 
 
 @dataclass
@@ -149,11 +169,66 @@ class _Handler:
                 mail_options=tuple(envelope.mail_options),
                 data=envelope.original_content,
                 peer=(str(peer[0]), int(peer[1])),
-                login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
+                login=auth.login.decode() if isinstance(auth, LoginPassword | BearerLogin) else None,
                 tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
+                oauth2=isinstance(auth, BearerLogin),
             )
         )
         return "250 2.0.0 OK: queued"
+
+
+class _OAuth2Handler(_Handler):
+    """``_Handler`` with AUTH XOAUTH2: aiosmtpd offers every ``auth_<NAME>`` of the handler."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """``user=<user>^Aauth=Bearer <token>^A^A``, on the AUTH line or after a 334."""
+        if len(args) == 2:
+            try:
+                blob: Any = b64decode(args[1], validate=True)
+            except binascii.Error:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        else:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:  # the client gave up ("*") or sent bad base64: answered already
+                return AuthResult(success=False, handled=True)
+        parsed = _parse_xoauth2(blob)
+        if parsed is None:
+            await server.push("501 5.5.2 Malformed XOAUTH2 response")
+            return AuthResult(success=False, handled=True)
+        user, token = parsed
+        if self.owner._check_token(user, token):
+            return AuthResult(success=True, auth_data=BearerLogin(user.encode(), token.encode()))
+        # Gmail and Microsoft 365 answer a bad token with a challenge carrying the error, and
+        # the final 535 only once the client has answered that with an empty line.
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "https://outlook.office.com/"})
+        reply = await server.challenge_auth(error)
+        if reply is MISSING:
+            return AuthResult(success=False, handled=True)
+        if reply != b"":
+            await server.push("501 5.5.2 The answer to an XOAUTH2 error challenge must be empty")
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message="535 5.7.3 Authentication unsuccessful")
+
+
+class _LongLinesSMTP(SMTP):
+    """An aiosmtpd session reading lines of up to 12,288 octets, RFC 4954's limit for AUTH
+    exchanges (aiosmtpd reads at most 1,001, too few for a Microsoft 365 token); the limit
+    of DATA lines grows with it on this server."""
+
+    line_length_limit = 12288
+
+
+def _parse_xoauth2(blob: bytes) -> tuple[str, str] | None:
+    """(user, token) of an XOAUTH2 initial response, or None when it is not one."""
+    text = blob.decode("ascii", "replace")
+    if not text.endswith("\x01\x01"):
+        return None
+    fields = dict(part.split("=", 1) for part in text[:-2].split("\x01") if "=" in part)
+    auth = fields.get("auth", "")
+    if "user" not in fields or not auth.startswith("Bearer ") or len(fields) != 2:
+        return None
+    return fields["user"], auth.removeprefix("Bearer ")
 
 
 def _authenticate(
@@ -194,7 +269,8 @@ class _Controller(Controller):
         return self.loop.create_server(self._factory_invoker, sock=self.sock, ssl=self.ssl_context)
 
     def factory(self) -> SMTP:
-        session = SMTP(self.handler, **self.SMTP_kwargs)  # what Controller.factory() does
+        smtp_class = _LongLinesSMTP if self.owner.xoauth2 else SMTP
+        session = smtp_class(self.handler, **self.SMTP_kwargs)  # what Controller.factory() does
         self.owner._opened(session)
         return session
 
@@ -206,8 +282,11 @@ class SmtpServer:
     user = USER
     password = PASSWORD
 
-    def __init__(self, *, tls: bool = False) -> None:
+    def __init__(self, *, tls: bool = False, xoauth2: bool = False) -> None:
         self.tls = tls
+        self.xoauth2 = xoauth2
+        self.tokens: set[str] = {TOKEN}  # the XOAUTH2 tokens accepted for USER
+        self._oauth2_attempts: list[tuple[str, str]] = []
         self.port = 0
         self.tls_port = 0
         self.dir: Path | None = None
@@ -255,7 +334,7 @@ class SmtpServer:
         """Start one controller; returns its port."""
         controller = _Controller(
             self,
-            _Handler(self),
+            _OAuth2Handler(self) if self.xoauth2 else _Handler(self),
             server_hostname="localhost",  # else aiosmtpd asks getfqdn() for every session
             authenticator=_authenticate,
             auth_require_tls=False,
@@ -288,6 +367,12 @@ class SmtpServer:
         """The messages accepted since the last ``reset()``, in order."""
         with self._lock:
             return list(self._messages)
+
+    @property
+    def oauth2_attempts(self) -> list[tuple[str, str]]:
+        """Every XOAUTH2 login tried since the last ``reset()``: (user, token), in order."""
+        with self._lock:
+            return list(self._oauth2_attempts)
 
     @property
     def connections(self) -> int:
@@ -325,11 +410,19 @@ class SmtpServer:
             mine = [s for s in sessions if s.loop is controller.loop]
             asyncio.run_coroutine_threadsafe(_abort(mine), controller.loop).result(timeout=10)
 
+    def accept_tokens(self, *tokens: str) -> None:
+        """Accept these XOAUTH2 tokens (for ``USER``) instead of ``TOKEN``, until ``reset()``."""
+        with self._lock:
+            self.tokens = set(tokens)
+
     def reset(self) -> None:
-        """Forget the messages, the connection count and the injected failures."""
+        """Forget the messages, the connection count, the injected failures, the XOAUTH2
+        attempts and the accepted tokens other than ``TOKEN``."""
         with self._lock:
             self._messages.clear()
             self._faults.clear()
+            self._oauth2_attempts.clear()
+            self.tokens = {TOKEN}
             self._connections = 0
             self._sessions = [s for s in self._sessions if s.transport is not None]
 
@@ -350,6 +443,11 @@ class SmtpServer:
                     fault.times -= 1
                     return fault
         return None
+
+    def _check_token(self, user: str, token: str) -> bool:
+        with self._lock:
+            self._oauth2_attempts.append((user, token))
+            return user == USER and token in self.tokens
 
     def _record(self, message: Received) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 # The sections whose keys the example shows commented out, set to their defaults.
 COMMENTED_SECTIONS = (
+    "daemon",
     "replies",
     "smtp",
     "sending",
@@ -606,3 +607,36 @@ def test_failing_secret_command_is_a_config_error_naming_the_key(command: str) -
 
     assert keys_of(excinfo.value.problems) == ["mailbox.password_command"]
     assert "password command failed" in excinfo.value.problems[0].message
+
+
+def test_a_config_in_a_folder_this_user_may_not_enter_is_a_usage_error(tmp_path, monkeypatch) -> None:
+    import os
+    import subprocess
+    import sys
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "config.toml").write_text("[state]\n")
+    locked.chmod(0o000)
+    try:
+        if os.geteuid() == 0:
+            import shutil
+
+            setpriv = shutil.which("setpriv")
+            if setpriv is None:
+                pytest.skip("running as root without setpriv")
+            cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        else:
+            cmd = []
+        done = subprocess.run(
+            [*cmd, sys.executable, "-m", "daemon", "--config", str(locked / "config.toml"), "check-config"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+            cwd="/",
+        )
+    finally:
+        locked.chmod(0o755)
+    assert done.returncode == 2
+    assert b"cannot read config file" in done.stderr
+    assert b"Traceback" not in done.stderr

@@ -65,3 +65,29 @@ def test_links_made_after_the_instant_are_left_out(store):
     ingest(store, Config(), read_paths(MAIL))
     assert store.links(t("2026-11-09 13:09")) != store.links(t("2026-11-09 13:10"))
     assert ("10812350", "10812370") not in {(x.a, x.b) for x in store.links(t("2026-11-09 13:09"))}
+
+
+def test_cases_closed_long_ago_are_not_read_for_decisions(store):
+    from policytools import ev, opened
+
+    from daemon.store.db import CLOSED_HORIZON
+
+    with store.transaction():
+        store.add_events(
+            [
+                opened("2026-01-05 10:00", case="10700001"),
+                ev("case_closed", "2026-01-06 10:00", case="10700001", state="closed"),
+                opened("2026-03-02 10:00", case="10700002"),
+                ev("case_closed", "2026-03-03 10:00", case="10700002", state="closed"),
+                opened("2026-01-05 10:00", case="10700003"),  # open for months: always read
+            ],
+            None,
+        )
+        for n in ("10700001", "10700002", "10700003"):
+            store.refresh_case(n)
+    at = t("2026-04-01 10:00")
+    assert CLOSED_HORIZON.days == 60
+    # 10700001 closed 85 days before: left out; 10700002 closed 29 days before: read.
+    assert [f.number for f in store.snapshot(at).files] == ["10700002", "10700003"]
+    # As of an instant when it was still recent, it is read.
+    assert [f.number for f in store.snapshot(t("2026-02-01 10:00")).files] == ["10700001", "10700003"]

@@ -13,11 +13,12 @@ is marked failed at once. ``casewatch status`` shows failed messages.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from daemon import faults
 from daemon.config import Config
 from daemon.digest import for_pm
 from daemon.model import Action, Event
@@ -44,6 +45,7 @@ class SendCounts:
     retried: int = 0
     failed: int = 0
     messages: list[str] = field(default_factory=list)  # Message-IDs queued this cycle
+    last_error: str = ""  # the last temporary failure of this flush, if any
 
     def __str__(self) -> str:
         return f"queued {self.queued}, sent {self.sent}, retried {self.retried}, failed {self.failed}" + (
@@ -153,6 +155,7 @@ def queue(
             outbox_id = store.queue_message(row, keys)
             if outbox_id is None:
                 continue  # already done: another process got there first
+            faults.point("queue.message")
             events = [
                 Event(
                     n,
@@ -173,6 +176,7 @@ def queue(
             else:
                 counts.queued += 1
                 counts.messages.append(d.message_id)
+    faults.point("queue.commit")
     return counts
 
 
@@ -180,12 +184,24 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << min(max(attempts, 0), 16)), LONGEST_RETRY)
 
 
-def flush(store: Store, transport: Transport, now: datetime, counts: SendCounts | None = None) -> SendCounts:
-    """Send every queued message whose time has come; each result is committed at once."""
+def flush(
+    store: Store,
+    transport: Transport,
+    now: datetime,
+    counts: SendCounts | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> SendCounts:
+    """Send every queued message whose time has come; each result is committed at once.
+
+    ``stopping`` is asked before each message: the flush ends after the one in hand."""
     counts = counts or SendCounts()
     for row in store.ready(now):
+        if stopping():
+            break
+        faults.point("send.before")
         try:
             transport.send(row["sender"], row["recipients"], row["raw"], row["message_id"])
+            faults.point("send.after")
         except PermanentFailure as exc:
             with store.transaction():
                 if exc.accepted:
@@ -206,10 +222,13 @@ def flush(store: Store, transport: Transport, now: datetime, counts: SendCounts 
                     store.mark_retry(row["id"], retry_at, str(exc))
                     counts.retried += 1
             log.warning("will retry %s: %s", row["message_id"], exc)
+            counts.last_error = str(exc)
             if exc.code is None and not exc.accepted:
                 break  # the server is unreachable: the other messages wait for the next cycle
         else:
             with store.transaction():
                 store.mark_sent(row["id"], now)
+            faults.point("send.marked")
             counts.sent += 1
+            log.info("sent %s to %s", row["message_id"], ", ".join(row["recipients"]))
     return counts

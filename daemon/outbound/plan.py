@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -49,10 +49,11 @@ def plan(
     actions: Sequence[Action],
     now: datetime,
     config: Config,
-    already: Callable[[str, datetime, datetime], int] = lambda r, a, b: 0,
+    already: Callable[[datetime, datetime], Mapping[str, int]] = lambda a, b: {},
 ) -> list[Planned]:
-    """The messages for the actions due now; ``already(recipient, day_start, day_end)`` counts the
-    messages to that recipient already sent or queued for that local day (for the daily cap)."""
+    """The messages for the actions due now; ``already(day_start, day_end)`` counts, by
+    lower-cased recipient, the messages already sent or queued for that local day (daily cap)."""
+    days: dict[datetime, Mapping[str, int]] = {}
     calendar = BusinessCalendar.of(config)
     deadline = calendar.add(now, duration(config.sending.retry_for))
     groups: dict[tuple[object, ...], list[Action]] = {}
@@ -89,7 +90,9 @@ def plan(
             for r in (*to, *cc):
                 k = (r.lower(), local.date().isoformat())
                 if k not in counts:
-                    counts[k] = already(r, start, end)
+                    if start not in days:
+                        days[start] = already(start, end)
+                    counts[k] = days[start].get(r.lower(), 0)
                 if counts[k] >= config.sending.daily_cap:
                     full = True
             if not full or urgent:

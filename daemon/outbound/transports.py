@@ -13,8 +13,8 @@ outbox) decides what happens to the message::
 ``TemporaryFailure``: a 4xx reply; the network (connection refused, reset, a timeout, a
 disconnect); a TLS handshake or certificate failure; anything that goes wrong before the
 message itself is offered (greeting, EHLO, STARTTLS) whatever its code; a failed SMTP AUTH
-(a 535 too: a password typo must not lose mail, it is retried and shown until fixed); a
-file that cannot be written.
+(a 535 too: a password typo or an expired OAuth 2 token must not lose mail, it is retried
+and shown until fixed); a file that cannot be written.
 
 ``PermanentFailure``: a 5xx reply to the message itself, to ``MAIL FROM``, ``RCPT TO``
 or ``DATA``; a sender or recipient that cannot be written in ASCII (no SMTPUTF8).
@@ -28,6 +28,8 @@ message), so that a retry goes to the refused ones only.
 ones. A connection found dropped (the server closed it, or reset it) is reconnected once
 and the message sent again; a second drop is a ``TemporaryFailure``. A drop after the
 message data went out but before the server's answer may deliver it twice: SMTP cannot tell.
+It logs in with the password (AUTH PLAIN / LOGIN) or, given an OAuth 2 token source, with
+SASL XOAUTH2, asking the source for a token on every new connection (tokens expire).
 
 ``FileTransport`` writes ``<folder>/<name>.eml``, the name derived from the Message-ID, so
 sending the same message again replaces its file instead of adding one.
@@ -43,12 +45,12 @@ import re
 import smtplib
 import ssl
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from daemon.config import Config, Smtp, secret
+from daemon.config import Config, Smtp, oauth2_token, secret
 from daemon.errors import ConfigError, Problem, RuntimeFailure
 from daemon.sources.imap import is_loopback
 
@@ -162,10 +164,15 @@ class SmtpTransport:
 
     ``security``: "tls" (implicit TLS, port 465 by default), "starttls" (587) or "plain"
     (25; refused unless the host is a loopback address). ``password`` is used for SMTP AUTH
-    when ``username`` is set, and never appears in a message or repr.
+    when ``username`` is set, and never appears in a message or repr. ``token``, when given,
+    replaces it: an OAuth 2 access token for SASL XOAUTH2, or a function returning a current
+    one, called on every new connection (a failure there, such as a ``ConfigError``, goes
+    to the caller of ``send`` before anything is sent).
     """
 
-    def __init__(self, smtp: Smtp, password: str | None) -> None:
+    def __init__(
+        self, smtp: Smtp, password: str | None, token: str | Callable[[], str] | None = None
+    ) -> None:
         if smtp.security not in DEFAULT_PORTS:
             raise ConfigError(
                 [
@@ -190,6 +197,7 @@ class SmtpTransport:
         self.smtp = smtp
         self.port = smtp.port or DEFAULT_PORTS[smtp.security]
         self._password = password
+        self._token = token
         self._client: smtplib.SMTP | None = None
 
     def __repr__(self) -> str:
@@ -222,6 +230,9 @@ class SmtpTransport:
         Raises ``TemporaryFailure``, or lets a drop through for ``send`` to retry.
         """
         smtp = self.smtp
+        token = None
+        if smtp.username and self._token is not None:  # first: a failure here leaves no socket open
+            token = self._token() if callable(self._token) else self._token
         client: smtplib.SMTP | None = None
         step = "connecting"
         try:
@@ -239,7 +250,16 @@ class SmtpTransport:
                 step = "STARTTLS"
                 client.starttls(context=self._ssl_context())
                 client.ehlo_or_helo_if_needed()  # again: STARTTLS forgets what EHLO said
-            if smtp.username:
+            if token is not None:
+                step = f"XOAUTH2 login as {smtp.username!r}"
+                offered = client.esmtp_features.get("auth", "").upper().split()
+                if "XOAUTH2" not in offered:
+                    raise TemporaryFailure(
+                        f"{self._where()}: {step} failed: the server does not offer AUTH XOAUTH2 "
+                        f"(it offers: {' '.join(offered) or 'no AUTH'})"
+                    )
+                _xoauth2(client, smtp.username, token)
+            elif smtp.username:
                 step = f"login as {smtp.username!r}"
                 if self._password is None:
                     raise TemporaryFailure(
@@ -252,9 +272,10 @@ class SmtpTransport:
             raise
         except smtplib.SMTPAuthenticationError as e:
             _close(client)
+            check = "the token of smtp.oauth2_token_command" if token is not None else "the password"
             raise TemporaryFailure(
                 f"{self._where()}: {step} failed: {e.smtp_code} {_text(e.smtp_error)} "
-                "(check smtp.username and the password)",
+                f"(check smtp.username and {check})",
                 e.smtp_code,
             ) from e
         except smtplib.SMTPResponseException as e:  # greeting, EHLO, STARTTLS: never the message's fault
@@ -332,6 +353,23 @@ class SmtpTransport:
             pass
         finally:
             client.close()
+
+
+def _xoauth2(client: smtplib.SMTP, username: str, token: str) -> None:
+    """SMTP AUTH XOAUTH2 (Google's and Microsoft's SASL for OAuth 2 bearer tokens).
+
+    The credentials go in answer to the server's first, empty, challenge rather than on the
+    AUTH command line, as Microsoft documents it: a token of a few kilobytes is longer than
+    the 512 octets RFC 5321 allows a command (RFC 4954 allows AUTH more, not every server
+    does). A refused token is answered with a challenge carrying the error (JSON); an empty
+    reply to it brings the final 535, raised as ``SMTPAuthenticationError``.
+    """
+    credentials = f"user={username}\x01auth=Bearer {token}\x01\x01"
+
+    def answer(challenge: bytes | None = None) -> str:
+        return "" if challenge else credentials
+
+    client.auth("XOAUTH2", answer, initial_response_ok=False)
 
 
 def _close(client: smtplib.SMTP | None) -> None:
@@ -444,12 +482,19 @@ class FileTransport:
 
 
 def transport_for(config: Config) -> Transport:
-    """The transport of ``[outbound] transport``; the SMTP password is read here."""
+    """The transport of ``[outbound] transport``; the SMTP password is read here.
+
+    With ``smtp.oauth2_token_command`` the transport gets, instead, a function that runs the
+    command for a fresh token on each new connection (and never when nothing is sent).
+    """
     kind = config.outbound.transport
     if kind == "file":
         return FileTransport(config.outbound.folder)
     if kind == "smtp":
         smtp = config.smtp
+        if smtp.username and smtp.oauth2_token_command:
+            command = smtp.oauth2_token_command
+            return SmtpTransport(smtp, None, lambda: oauth2_token(command, "smtp.oauth2_token_command"))
         password = (
             secret(smtp.password_env, smtp.password_command, "smtp.password_command")
             if smtp.username

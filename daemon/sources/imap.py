@@ -113,12 +113,14 @@ def _aware(when: datetime) -> datetime:
 class ImapSource:
     """One logged-in connection to the mailbox; use it as a context manager.
 
-    ``password`` is kept only to log in and never appears in a message or repr.
+    With ``token`` (an OAuth 2 access token) it logs in with SASL XOAUTH2, else with
+    ``password``. Both are kept only to log in and never appear in a message or repr.
     """
 
-    def __init__(self, mailbox: Mailbox, password: str | None) -> None:
+    def __init__(self, mailbox: Mailbox, password: str | None, token: str | None = None) -> None:
         self.mailbox = mailbox
         self._password = password
+        self._token = token
         self._client: Any = None
         self._broken = False  # the connection failed: close it without a LOGOUT
         self.port = mailbox.port or DEFAULT_PORTS.get(mailbox.security, 993)
@@ -161,7 +163,7 @@ class ImapSource:
                 'security "plain" would send the password in clear text; it is only '
                 'allowed to a loopback address (use "tls" or "starttls")',
             )
-        if self._password is None:
+        if self._password is None and self._token is None:
             raise self._error(f"login as {mb.username!r}", "no password available")
         context = None if mb.security == "plain" else self._ssl_context()
         client: Any = None
@@ -179,8 +181,14 @@ class ImapSource:
             if mb.security == "starttls":
                 step = "STARTTLS"
                 client.starttls(context)
-            step = f"login as {mb.username!r}"
-            client.login(mb.username, self._password)
+            if self._token is not None:
+                step = f"XOAUTH2 login as {mb.username!r}"
+                if not client.has_capability("AUTH=XOAUTH2"):
+                    raise IMAPClient.Error("the server does not offer AUTH=XOAUTH2 (OAuth 2)")
+                client.oauth2_login(mb.username, self._token)
+            else:
+                step = f"login as {mb.username!r}"
+                client.login(mb.username, self._password)
         except (IMAPClient.Error, OSError) as e:  # OSError: socket, timeout, ssl.SSLError
             if client is not None:
                 with contextlib.suppress(Exception):

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from daemon.store.schema import migrations
 from daemon.timeline import project, visible
 
 BUSY_TIMEOUT_MS = 30_000
+#: A closed case whose last event is older than this is not read for decisions any more.
+CLOSED_HORIZON = timedelta(days=60)
 
 
 class StoreError(RuntimeFailure):
@@ -282,7 +284,10 @@ class Store:
             return self._snapshot(until)
 
     def _snapshot(self, until: datetime | None) -> Snapshot:
-        args: list[Any] = []
+        # Cases closed (as cached now) with nothing in the last CLOSED_HORIZON are left out:
+        # no rule looks that far back at a closed case, and the store keeps growing for years.
+        end = until or datetime.now(UTC)
+        args: list[Any] = [_iso(end - CLOSED_HORIZON)]
         limit = ""
         if until is not None:
             limit = " AND e.at <= ?"
@@ -290,7 +295,9 @@ class Store:
         rows = self.conn.execute(
             "SELECT e.case_number, e.at, e.kind, e.actor, e.message_id, e.summary, e.data "
             "FROM events e JOIN cases c ON c.number = e.case_number AND c.visible = 1"
-            f" WHERE 1 = 1{limit} ORDER BY e.case_number, e.at, e.id",
+            " WHERE (c.state != 'closed' OR e.case_number IN"
+            " (SELECT case_number FROM events WHERE at >= ?))"
+            f"{limit} ORDER BY e.case_number, e.at, e.id",
             args,
         )
         grouped: dict[str, list[Event]] = {}
@@ -453,15 +460,16 @@ class Store:
         )
         return [r[0] for r in reversed(list(rows))]
 
-    def queued_for(self, recipient: str, start: datetime, end: datetime) -> int:
-        """How many messages to ``recipient`` are sent or queued to be sent in ``[start, end)``."""
-        row = self.conn.execute(
-            "SELECT count(*) FROM outbox, json_each(outbox.recipients) r WHERE lower(r.value) = lower(?)"
-            " AND status != 'failed'"
-            " AND coalesce(sent_at, send_after) >= ? AND coalesce(sent_at, send_after) < ?",
-            (recipient, _iso(start), _iso(end)),
-        ).fetchone()
-        return int(row[0])
+    def queued_for(self, start: datetime, end: datetime) -> dict[str, int]:
+        """By lower-cased recipient: messages sent or queued to be sent in ``[start, end)``."""
+        rows = self.conn.execute(
+            "SELECT lower(r.value), count(*) FROM outbox, json_each(outbox.recipients) r"
+            " WHERE status != 'failed'"
+            " AND coalesce(sent_at, send_after) >= ? AND coalesce(sent_at, send_after) < ?"
+            " GROUP BY 1",
+            (_iso(start), _iso(end)),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
         sql = (
@@ -543,6 +551,35 @@ class Store:
     def raw_message(self, outbox_id: int) -> bytes:
         return bytes(self.conn.execute("SELECT raw FROM outbox WHERE id = ?", (outbox_id,)).fetchone()[0])
 
+    # ------------------------------------------------------------ failures (admin alerts)
+
+    def failed(self, kind: str, error: str, at: datetime) -> dict[str, Any]:
+        """Count one more failure of ``kind`` in a row; return its row."""
+        self.conn.execute(
+            "INSERT INTO failures (kind, count, since, last_error) VALUES (?, 1, ?, ?) "
+            "ON CONFLICT (kind) DO UPDATE SET count = count + 1, last_error = excluded.last_error",
+            (kind, _iso(at), error[:500]),
+        )
+        return self.failure(kind) or {}
+
+    def failure(self, kind: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT count, since, last_error, alerted FROM failures WHERE kind = ?", (kind,)
+        ).fetchone()
+        if row is None:
+            return None
+        return {"kind": kind, "count": row[0], "since": row[1], "last_error": row[2], "alerted": bool(row[3])}
+
+    def mark_alerted(self, kind: str) -> None:
+        self.conn.execute("UPDATE failures SET alerted = 1 WHERE kind = ?", (kind,))
+
+    def recovered(self, kind: str) -> dict[str, Any] | None:
+        """Forget the failures of ``kind``; return what they were (None if there were none)."""
+        before = self.failure(kind)
+        if before is not None:
+            self.conn.execute("DELETE FROM failures WHERE kind = ?", (kind,))
+        return before
+
     # ------------------------------------------------------------ cursors and health
 
     def cursor(self, folder: str) -> Cursor | None:
@@ -580,6 +617,13 @@ class Store:
                 status: n
                 for status, n in self.conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")
             },
+            "failures": [
+                {"kind": r[0], "count": r[1], "since": r[2], "last_error": r[3]}
+                for r in self.conn.execute(
+                    "SELECT kind, count, since, last_error FROM failures ORDER BY kind"
+                )
+            ],
+            "last_cycle": runs.get("cycle", (None, ""))[0],
             "last_poll": runs.get("poll", (None, ""))[0],
             "last_ingest": runs.get("ingest", (None, ""))[0],
             "cursors": [

@@ -10,7 +10,8 @@ Tables:
 - ``quarantine`` what could not be read: raw bytes and the reason;
 - ``sent``       the idempotency key of every action done (an action never fires twice);
 - ``outbox``     each message: rendered once, queued, then sent (or failed), with its cases;
-- ``secrets``    generated secrets (the key of the Reply-To tokens).
+- ``secrets``    generated secrets (the key of the Reply-To tokens);
+- ``failures``   consecutive failures of each kind, for the admin alert.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def m003_outbox(db: Database) -> None:
             sent_at TEXT
         );
         CREATE INDEX outbox_status ON outbox(status, send_after);
+        CREATE INDEX outbox_when ON outbox(coalesce(sent_at, send_after));
         CREATE TABLE outbox_cases (
             outbox_id INTEGER NOT NULL REFERENCES outbox(id),
             case_number TEXT NOT NULL,
@@ -144,6 +146,22 @@ def m003_outbox(db: Database) -> None:
         CREATE TABLE secrets (
             name TEXT PRIMARY KEY,
             value TEXT NOT NULL
+        );
+        """
+    )
+
+
+@migrations()
+def m004_failures(db: Database) -> None:
+    """Consecutive failures of each kind (imap, smtp ...), for the admin alert and its recovery."""
+    db.executescript(
+        """
+        CREATE TABLE failures (
+            kind TEXT PRIMARY KEY,
+            count INTEGER NOT NULL,
+            since TEXT NOT NULL,
+            last_error TEXT NOT NULL,
+            alerted INTEGER NOT NULL DEFAULT 0
         );
         """
     )
