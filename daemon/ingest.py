@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from daemon import faults
 from daemon.commands.handle import handle as handle_reply
 from daemon.config import Config
-from daemon.model import Batch, Case, RawMessage
+from daemon.model import Batch, Case, RawMessage, Recognition
 from daemon.recognize import Mail, Unparseable, parse, recognize_mail
 from daemon.store import Store
 from daemon.store.db import StoreError
@@ -92,20 +95,108 @@ def event_time(mail: Mail, internaldate: datetime | None, config: Config) -> tup
     return None, "no usable date"
 
 
-class Ingester:
-    """Applies batches of raw messages to the store."""
+@dataclass(frozen=True)
+class Prepared:
+    """A message parsed and recognized (pure work, done in a worker process for big batches)."""
 
-    def __init__(self, store: Store, config: Config) -> None:
+    mail: Mail | None = None
+    rec: Recognition | None = None
+    unparseable: str = ""  # why it is not mail
+    crashed: str = ""  # a bug in the pure part, with its type
+
+
+def prepare(data: bytes, config: Config) -> Prepared:
+    try:
+        mail = parse(data)
+        return Prepared(mail, recognize_mail(mail, config))
+    except Unparseable as exc:
+        return Prepared(unparseable=str(exc))
+    except Exception as exc:  # a bug on one message must not stop the others
+        return Prepared(crashed=f"{type(exc).__name__}: {exc}")
+
+
+_worker: dict[str, Config] = {}  # the config, in a worker process
+
+
+def _worker_init(config: Config) -> None:
+    _worker["config"] = config
+
+
+def _worker_prepare(data: bytes) -> Prepared:
+    return prepare(data, _worker["config"])
+
+
+#: Batches at least this big are parsed in worker processes (one per core), in parallel.
+PARALLEL_FROM = 16
+
+
+class Ingester:
+    """Applies batches of raw messages to the store.
+
+    Parsing and recognizing are pure: for big batches (a backfill) they run in a pool of
+    worker processes, one per core, while this process stores. ``close()`` ends the pool.
+    """
+
+    def __init__(self, store: Store, config: Config, workers: int | None = None) -> None:
         self.store = store
         self.config = config
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._dirty: set[str] = set()  # cases with new events, not yet re-projected
+        self.parallel_batches = 0  # how many batches the workers parsed
 
-    def apply(self, batch: Batch) -> Counts:
+    def _fresh(self, number: str | None = None) -> None:
+        """Re-project a case with new events (all of them when ``number`` is None)."""
+        for n in sorted(self._dirty) if number is None else [number] if number in self._dirty else []:
+            self.store.refresh_case(n)
+            self._dirty.discard(n)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def _submit(self, batch: Batch) -> Iterator[Prepared] | None:
+        """Start parsing a big batch in the workers; None for a small one (parsed in place)."""
+        if self.workers < 2 or len(batch.messages) < PARALLEL_FROM:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_worker_init,
+                initargs=(self.config,),
+            )
+        chunk = max(1, len(batch.messages) // (self.workers * 2))
+        self.parallel_batches += 1
+        return self._pool.map(_worker_prepare, [m.data for m in batch.messages], chunksize=chunk)
+
+    def apply_all(
+        self, source: Iterable[Batch], stopping: Callable[[], bool] = lambda: False
+    ) -> Iterator[Counts]:
+        """Apply batches in order, the next one being parsed by the workers while this one is
+        stored (each batch still commits with its own cursor)."""
+        ahead: tuple[Batch, Iterator[Prepared] | None] | None = None
+        for batch in source:
+            current, ahead = ahead, (batch, self._submit(batch))
+            if current is not None:
+                yield self.apply(current[0], current[1])
+                if stopping():
+                    return
+        if ahead is not None:
+            yield self.apply(ahead[0], ahead[1])
+
+    def apply(self, batch: Batch, parsed: Iterator[Prepared] | None = None) -> Counts:
         """Store one batch and its cursor in one transaction."""
         counts = Counts()
+        self._dirty.clear()  # left over only from a batch that was rolled back
+        if parsed is None:
+            parsed = self._submit(batch)
+        prepared: list[Prepared | None] = list(parsed) if parsed is not None else [None] * len(batch.messages)
         try:
             with self.store.transaction():
-                for raw in batch.messages:
-                    self._one(raw, counts)
+                for raw, ready in zip(batch.messages, prepared, strict=True):
+                    self._one(raw, counts, ready)
                     faults.point("ingest.message")
                 for failure in batch.failures:
                     key = f"fetch:{failure.origin}"
@@ -115,6 +206,7 @@ class Ingester:
                     self.store.add_quarantine(key, failure.origin, failure.reason, None)
                     log.warning("quarantined %s: %s", failure.origin, failure.reason)
                     counts.quarantined += 1
+                self._fresh()
                 if batch.cursor is not None:
                     self.store.set_cursor(batch.cursor)
         except sqlite3.Error as exc:
@@ -124,14 +216,25 @@ class Ingester:
         log.info("batch (%s): %s", where, counts)
         return counts
 
-    def _one(self, raw: RawMessage, counts: Counts) -> None:
+    def _one(self, raw: RawMessage, counts: Counts, ready: Prepared | None = None) -> None:
         key, sha = dedup_keys(raw.data)
         if self.store.seen([key, sha]):
             counts.duplicates += 1
             return
+        if ready is None:
+            ready = prepare(raw.data, self.config)
+        if ready.crashed:
+            log.error("internal error on %s: %s", raw.origin, ready.crashed)
+            counts.quarantined += 1
+            self._quarantine(raw, sha, f"internal error: {ready.crashed}")
+            return
         try:
             with self.store.savepoint():
-                result = self._store(raw, key, sha)
+                if ready.unparseable:
+                    raise Unparseable(ready.unparseable)
+                assert ready.mail is not None
+                assert ready.rec is not None
+                result = self._store(raw, key, sha, ready.mail, ready.rec)
         except sqlite3.Error:
             raise
         except Unparseable as exc:
@@ -147,9 +250,7 @@ class Ingester:
         log.warning("quarantined %s: %s", raw.origin, reason)
         return "quarantined"
 
-    def _store(self, raw: RawMessage, key: str, sha: str) -> str:
-        mail = parse(raw.data)
-        rec = recognize_mail(mail, self.config)
+    def _store(self, raw: RawMessage, key: str, sha: str, mail: Mail, rec: Recognition) -> str:
         at, time_note = event_time(mail, raw.internaldate, self.config)
         resolved = None
         if not rec.cases:
@@ -159,11 +260,13 @@ class Ingester:
         named = [*rec.cases, *([resolved] if resolved else [])]
         current: dict[str, Case] = {}
         for number in named:
+            self._fresh(number)
             case = self.store.case(number)
             if case is not None:
                 current[number] = case
         outcome = interpret(rec, at or datetime.min, mail.message_id, resolved, current, self.config)
         if rec.family == "reply" and at is not None:
+            self._fresh()  # the reply handler reads cases: bring them all up to date
             handled = handle_reply(self.store, self.config, mail, rec, at, key)
             outcome = handled.outcome
             for row, keys in handled.outgoing:
@@ -197,8 +300,7 @@ class Ingester:
         if outcome.keys and rec.family == "vendor":
             self.store.remember_keys(outcome.keys, primary)
         touched = {e.case for e in outcome.events} | {n for link in outcome.links for n in (link.a, link.b)}
-        for number in sorted(touched):
-            self.store.refresh_case(number)
+        self._dirty.update(touched)  # re-projected when next read, or at the end of the batch
         return "ingested"
 
 
@@ -222,10 +324,13 @@ def ingest(
     """Ingest messages (from files) in batches; returns what happened to each."""
     ingester = Ingester(store, config)
     total = Counts()
-    for batch in batches(messages):
-        total.add(ingester.apply(batch))
-        if progress:
-            progress(total)
+    try:
+        for counts in ingester.apply_all(batches(messages)):
+            total.add(counts)
+            if progress:
+                progress(total)
+    finally:
+        ingester.close()
     with store.transaction():
         store.mark_run("ingest", str(total))
     return total
@@ -264,12 +369,15 @@ def poll_imap(
     password, token = imap_credentials(config, password)
     ingester = Ingester(store, config)
     total = Counts()
-    with ImapSource(config.mailbox, password, token) as source:
-        for folder in config.mailbox.folders:
-            for batch in source.scan(folder, store.cursor(folder)):
-                total.add(ingester.apply(batch))
+    try:
+        with ImapSource(config.mailbox, password, token) as source:
+            for folder in config.mailbox.folders:
+                for counts in ingester.apply_all(source.scan(folder, store.cursor(folder)), stopping):
+                    total.add(counts)
                 if stopping():
                     break
+    finally:
+        ingester.close()
     with store.transaction():
         store.mark_run("poll", str(total))
     return total

@@ -205,3 +205,29 @@ def test_unwritable_database_is_a_runtime_failure(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open"):
         Store(tmp_path / "ro" / "cw.db")
     assert sqlite3.sqlite_version  # the stdlib driver is the one in use
+
+
+def test_parsing_in_worker_processes_stores_exactly_what_parsing_in_place_does(tmp_path: Path) -> None:
+    """Big batches are parsed by a pool of worker processes while the store is written; the
+    result is the same, message for message, as parsing one at a time in this process."""
+    from daemon.ingest import batches
+
+    folder = Path(__file__).parent / "fixtures" / "due" / "other-words"
+    results = []
+    for workers in (1, 2):
+        with Store(tmp_path / f"w{workers}.db") as store:
+            ingester = Ingester(store, Config(), workers=workers)
+            try:
+                counts = [c.__dict__ for c in ingester.apply_all(batches(read_paths([folder]), size=40))]
+            finally:
+                ingester.close()
+            events = [
+                (e.case, e.at, e.kind, e.actor, e.message_id, e.data)
+                for c in store.cases()
+                for e in store.events(c.number)
+            ]
+            results.append((counts, [c.to_json() for c in store.cases()], events))
+        assert ingester._pool is None  # closed
+        assert ingester.parallel_batches == (1 if workers == 2 else 0)
+    assert results[0] == results[1]
+    assert results[0][1]  # something was stored

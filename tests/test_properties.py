@@ -96,3 +96,34 @@ def test_case_numbers_are_always_eight_digits(text: str) -> None:
 @given(st.text(max_size=2000))
 def test_html_to_text_never_raises(markup: str) -> None:
     assert isinstance(html_to_text(markup), str)
+
+
+def test_the_fast_address_path_agrees_with_the_general_parser_on_every_fixture() -> None:
+    """``_addresses`` reads common address headers without ``email.utils``; on every address
+    header of the fixture mail, the result equals the general parser's."""
+    import email
+    import email.policy
+    import importlib
+    from pathlib import Path
+
+    parse_mod = importlib.import_module("daemon.recognize.parse")  # the module, not the function
+
+    roots = [Path(__file__).parent / "fixtures", Path(__file__).parent.parent / "daemon" / "demo"]
+    checked = 0
+    for path in sorted(p for root in roots for p in root.rglob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.compat32)
+        for name in ("from", "to", "cc", "reply-to"):
+            values = tuple(parse_mod.decode_header(v) for v in msg.get_all(name) or ())
+            if not values:
+                continue
+            fast = parse_mod._simple_addresses(values)
+            if fast is None:
+                continue
+            slow = tuple(
+                parse_mod.Address(parse_mod.decode_header(n), a.strip().lower())
+                for n, a in email.utils.getaddresses(list(values))
+                if a.strip() or n
+            )
+            assert parse_mod._addresses(values) == slow, (path.name, name, values)
+            checked += 1
+    assert checked > 50

@@ -102,7 +102,32 @@ def message_ids(value: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_ATOM = r'[^<>\s",;:()\\@]+'
+_SIMPLE_ADDRESS = re.compile(rf'^\s*(?:([^<>",;:()\\@]*?)\s*<({_ATOM}@{_ATOM})>|({_ATOM}@{_ATOM}))\s*$')
+
+
+def _simple_addresses(values: tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """The common forms (``Name <a@b>``, ``a@b``, comma-separated) without the slow general parser;
+    None when anything else is there (quotes, comments, groups, encoded words, semicolons)."""
+    pairs = []
+    for value in values:
+        if "=?" in value:
+            return None
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            m = _SIMPLE_ADDRESS.match(item)
+            if m is None:
+                return None
+            name, bracketed, bare = m.groups()
+            pairs.append(((name or "").strip(), bracketed or bare))
+    return pairs
+
+
 def _addresses(values: tuple[str, ...]) -> tuple[Address, ...]:
+    simple = _simple_addresses(values)
+    if simple is not None:
+        return tuple(Address(decode_header(name), addr.lower()) for name, addr in simple)
     out = []
     try:
         pairs = email.utils.getaddresses([v[:4096] for v in values])
