@@ -107,9 +107,11 @@ class CaseFields:
     category: str | None = None
     subcategory: str | None = None
     description: str | None = None
+    # The owner was not stated (no Contact label) but guessed from the notification's To:
+    owner_guessed: bool = False
 
-    def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None and v is not False}
 
 
 @dataclass(frozen=True)

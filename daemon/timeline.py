@@ -193,7 +193,7 @@ def _list(rec: Recognition, at: datetime, message_id: str | None, config: Config
     return Outcome(events=tuple(events), links=tuple(links))
 
 
-_FIELDS = frozenset(CaseFields.__dataclass_fields__)
+_FIELDS = frozenset(CaseFields.__dataclass_fields__) - {"owner_guessed"}
 
 
 def visible(events: Iterable[Event]) -> bool:
@@ -217,6 +217,7 @@ def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -
     """The case its events make (events in time order; ties keep their given order)."""
     events = effective(events)
     values: dict[str, object] = {}
+    handed_over = False  # the owner was last set by a handover (a reply command)
     state = "unknown"
     source = "list"
     record = False
@@ -228,7 +229,13 @@ def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -
         if data:
             for name, value in data.items():
                 if value is not None and name in _FIELDS:
+                    if name == "owner" and handed_over and data.get("owner_guessed"):
+                        continue  # a notification to the old contact does not undo a handover
                     values[name] = value
+            if kind == "handover":
+                handed_over = True
+            elif data.get("owner") and not data.get("owner_guessed"):
+                handed_over = False  # the vendor states the contact: it wins
             if "state" in data:
                 state = str(data["state"])
             elif kind == "case_closed":

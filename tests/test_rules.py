@@ -758,3 +758,31 @@ def test_an_undone_reply_no_longer_counts():
     assert ladder([OPEN, escalated], "2026-09-18 10:00") == ["pm_assist"]
     undo = ev("command", "2026-09-15 11:00", actor="member", command="undo", target="reply-1@wwu.edu")
     assert ladder([OPEN, escalated, undo], "2026-09-18 10:00") == ["request_update"]
+
+
+def test_a_late_agenda_reply_on_a_case_already_on_the_agenda_asks_no_coordinator_contact():
+    # Escalated 2026-11-03: pm_assist due 11-06, so the case is on the agenda mailed 11-25.
+    events = [
+        opened("2026-11-02 10:00"),
+        ev("escalation_requested", "2026-11-03 10:00", actor="member"),
+        ev("command", "2026-11-30 10:00", actor="pm", command="agenda"),  # inside the last week
+    ]
+    [a] = due(events, "2026-11-25 10:00", kinds=["agenda"])
+    assert a.cases == (CASE,)
+    assert due(events, "2026-11-30 10:00", kinds=["coordinator_contact"]) == []
+
+
+def test_a_notification_to_the_old_contact_does_not_undo_a_handover():
+    from daemon.timeline import project
+
+    handed = [
+        OPEN,
+        ev(
+            "handover", "2026-09-15 10:00", actor="member", owner="kim@wwu.edu", previous_owner="jdoe@wwu.edu"
+        ),
+    ]
+    guessed = ev("vendor_comment", "2026-09-16 10:00", owner="jdoe@wwu.edu", owner_guessed=True)
+    stated = ev("vendor_comment", "2026-09-17 10:00", owner="lee@wwu.edu")
+    assert project(CASE, [*handed, guessed]).owner == "kim@wwu.edu"
+    assert project(CASE, [*handed, guessed, stated]).owner == "lee@wwu.edu"  # the vendor's Contact wins
+    assert project(CASE, [OPEN, guessed]).owner == "jdoe@wwu.edu"  # no handover: as before

@@ -210,7 +210,8 @@ def _flags(
                 flagged.setdefault(ctx.number, c.at)
     for a in actions:
         if a.kind in ("pm_assist", "pm_stalled_high") and a.case and a.due_at <= end:
-            flagged.setdefault(a.case, max(a.due_at, start))
+            at = max(a.due_at, start)
+            flagged[a.case] = min(flagged.get(a.case, at), at)  # the earliest flag counts
     return flagged
 
 

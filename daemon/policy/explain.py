@@ -99,7 +99,8 @@ def explain(ctx: Context, actions: Sequence[Action], sent: Collection[str] = ())
         if b is not None and b.threshold != "0 hours":
             clock = " on the 24x7 clock" if b.around_the_clock and b.business else ""
             lines.append(
-                f"  {b.since_what} {ctx.when(b.since)} + {b.threshold}{clock} = {ctx.when(action.due_at)}"
+                f"  {b.since_what} {ctx.when(b.since)} {'-' if b.before else '+'} {b.threshold}{clock}"
+                f" = {ctx.when(action.due_at)}"
             )
             if b.clock != "support call":
                 elapsed = ctx.calendar.elapsed(b.since, ctx.now, b.business, b.around_the_clock)

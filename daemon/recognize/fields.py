@@ -154,7 +154,8 @@ def vendor_fields(mail: Mail, config: Config) -> CaseFields:
         or title_from_subject(mail.subject)
     )
     status = labelled(text, labels.status) or status_from_subject(mail.subject)
-    owner = owner_from(labelled(text, labels.owner), mail, config)
+    stated = labelled(text, labels.owner)
+    owner = owner_from(stated, mail, config)
     account = labelled(text, labels.account)
     return CaseFields(
         title=title,
@@ -166,4 +167,5 @@ def vendor_fields(mail: Mail, config: Config) -> CaseFields:
         category=labelled(text, labels.category),
         subcategory=labelled(text, labels.subcategory),
         description=description(text, labels.description),
+        owner_guessed=owner is not None and not (stated and _EMAIL.search(stated)),
     )
