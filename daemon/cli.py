@@ -84,9 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON")
 
     sub.add_parser("check-config", help="validate the config; report every problem at once")
-    sub.add_parser(
-        "demo", help="the embedded default: a generated ten-week story played through the daemon"
-    )
+    sub.add_parser("demo", help="the embedded default: a generated ten-week story played through the daemon")
     return p
 
 

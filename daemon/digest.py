@@ -232,7 +232,21 @@ def digest(
     }
 
 
+class Weekly:
+    """The digests of one snapshot: the engine runs once per week's end, however many PMs."""
+
+    def __init__(self, snapshot: Snapshot, config: Config) -> None:
+        self.snapshot, self.config = snapshot, config
+        self._weeks: dict[datetime, tuple[list[Context], list[Action]]] = {}
+
+    def for_pm(self, pm: ProgramManager, period_end: datetime) -> dict[str, Any]:
+        """The digest of ``pm`` for the week ending at ``period_end``."""
+        if period_end not in self._weeks:
+            self._weeks[period_end] = candidates(self.snapshot, period_end, self.config)
+        ctxs, actions = self._weeks[period_end]
+        return digest(pm, ctxs, actions, period_end, self.config)
+
+
 def for_pm(pm: ProgramManager, snapshot: Snapshot, period_end: datetime, config: Config) -> dict[str, Any]:
     """The digest of ``pm`` for the week ending at ``period_end``, from the store's snapshot."""
-    ctxs, actions = candidates(snapshot, period_end, config)
-    return digest(pm, ctxs, actions, period_end, config)
+    return Weekly(snapshot, config).for_pm(pm, period_end)

@@ -20,7 +20,7 @@ from typing import Any
 
 from daemon import faults
 from daemon.config import Config
-from daemon.digest import for_pm
+from daemon.digest import Weekly
 from daemon.model import Action, Event
 from daemon.outbound.compose import compose, message_id, reply_address, token
 from daemon.outbound.context import CaseView, build
@@ -75,7 +75,7 @@ def draft(
     secret: bytes,
     references: Sequence[str],
     config: Config,
-    snapshot: Snapshot | None = None,
+    weekly: Weekly | None = None,
 ) -> Draft:
     keys = [k for a in planned.actions for k in (a.key,)]
     mid = message_id(keys, config)
@@ -85,21 +85,21 @@ def draft(
     for a in planned.actions:
         view = views.get(a.case) if a.case else None
         members = [views[n] for n in a.cases if n in views and n != a.case]
-        contexts.append(build(a, view, members, now, reply_to, config, _digest(a, snapshot, config)))
+        contexts.append(build(a, view, members, now, reply_to, config, _digest(a, weekly, config)))
     rendered = render(contexts, config.sending.templates)
     msg = compose(rendered, planned.actions, mid, reply_to, planned.to, planned.cc, references, now, config)
     raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # the wire form: CRLF lines
     return Draft(planned, mid, tok, raw, rendered.subject)
 
 
-def _digest(action: Action, snapshot: Snapshot | None, config: Config) -> dict[str, Any] | None:
+def _digest(action: Action, weekly: Weekly | None, config: Config) -> dict[str, Any] | None:
     """The digest data of a digest action (as of its period's end), else None."""
-    if action.kind != "digest" or snapshot is None:
+    if action.kind != "digest" or weekly is None:
         return None
     pm = next((p for p in config.program_managers if p.email in action.to), None)
     if pm is None:
         return None
-    return for_pm(pm, snapshot, datetime.fromisoformat(action.data["period_end"]), config)
+    return weekly.for_pm(pm, datetime.fromisoformat(action.data["period_end"]))
 
 
 def _cases(actions: Sequence[Action]) -> tuple[str, ...]:
@@ -118,8 +118,9 @@ def drafts(
     views = _views(ctxs)
     secret = store.secret(TOKEN_SECRET)
     planned = plan(actions, now, config, store.queued_for)
+    weekly = Weekly(snapshot, config) if snapshot is not None else None  # one engine run for all PMs
     return [
-        draft(p, views, now, secret, store.references(_cases(p.actions)), config, snapshot) for p in planned
+        draft(p, views, now, secret, store.references(_cases(p.actions)), config, weekly) for p in planned
     ]
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from daemon.config import Config
+from daemon.config import Config, ProgramManager
 from daemon.model import ACTION_KINDS, Action, Basis, Case, Event, Link
 from daemon.policy import clocks as clocks_mod
 from daemon.policy.calendar import BusinessCalendar
@@ -353,22 +353,24 @@ def post_call_followup(ctxs: Sequence[Context], calls: Calls, config: Config) ->
     return out
 
 
+def digest_action(pm: ProgramManager, slot: datetime) -> Action:
+    """The digest of ``pm`` for the week ending at ``slot`` (a PM with at least one area)."""
+    return Action(
+        "digest",
+        None,
+        (pm.email,),
+        slot,
+        f"The weekly digest for {pm.name} ({', '.join(pm.areas)}).",
+        f"digest:{pm.email.lower()}:{slot.date().isoformat()}",
+        area=pm.areas[0],
+        data={"period_end": slot.isoformat()},
+    )
+
+
 def digests(now: datetime, config: Config) -> list[Action]:
     """Every PM's weekly digest, due at the weekly slot (Monday 08:00 by default)."""
     if not config.actions.digest.enabled:
         return []
     slot = digest_slot(now, config)
-    return [
-        Action(
-            "digest",
-            None,
-            (pm.email,),
-            slot,
-            f"The weekly digest for {pm.name} ({', '.join(pm.areas)}).",
-            f"digest:{pm.email.lower()}:{slot.date().isoformat()}",
-            area=pm.areas[0],
-            data={"period_end": slot.isoformat()},
-        )
-        for pm in config.program_managers
-        if pm.areas  # a PM with no area has no cases to digest
-    ]
+    # A PM with no area has no cases to digest.
+    return [digest_action(pm, slot) for pm in config.program_managers if pm.areas]
