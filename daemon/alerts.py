@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 
 from daemon.config import Config
-from daemon.outbound.compose import message_id
+from daemon.outbound.compose import headed, message_id, wire
 from daemon.store.db import OutgoingRow, Store
 
 log = logging.getLogger(__name__)
@@ -30,16 +28,7 @@ MEANING = {
 
 def _mail(config: Config, subject: str, body: str, key: str, at: datetime) -> OutgoingRow:
     mid = message_id([key], config)
-    msg = EmailMessage()
-    msg["From"] = formataddr((f"casewatch ({config.consortium.name})", config.outbound.from_address))
-    msg["To"] = config.daemon.admin
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(at)
-    msg["Message-ID"] = mid
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    msg["X-Casewatch-Action"] = "admin_alert"
-    msg["X-Casewatch-Loop"] = config.outbound.from_address
+    msg = headed(config, to=[config.daemon.admin], subject=subject, mid=mid, at=at, kinds=["admin_alert"])
     msg.set_content(body)
     return OutgoingRow(
         message_id=mid,
@@ -49,7 +38,7 @@ def _mail(config: Config, subject: str, body: str, key: str, at: datetime) -> Ou
         sender=config.outbound.from_address,
         recipients=(config.daemon.admin,),
         subject=subject,
-        raw=msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")),
+        raw=wire(msg),
         created_at=at,
         send_after=at,
         deadline=at.replace(year=at.year + 1),

@@ -23,7 +23,8 @@ from daemon.config import Config, parse
 from daemon.cycle import run_cycle
 from daemon.ingest import ingest
 from daemon.model import RawMessage
-from daemon.outbound.outbox import TOKEN_SECRET, flush, queue
+from daemon.outbound.compose import TOKEN_SECRET
+from daemon.outbound.outbox import flush, queue
 from daemon.outbound.transports import FileTransport, SmtpTransport
 from daemon.policy import evaluate
 from daemon.store import Store

@@ -20,15 +20,13 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 
 from daemon.commands.apply import Applied, Replied, apply, authorize
 from daemon.commands.grammar import read_commands
 from daemon.config import Config
 from daemon.model import Case, Recognition
+from daemon.outbound.compose import TOKEN_SECRET, headed, reply_address, token, wire
 from daemon.outbound.compose import message_id as make_message_id
-from daemon.outbound.compose import reply_address, token
 from daemon.outbound.context import commands_for
 from daemon.outbound.render import environment, one_line
 from daemon.recognize import Mail
@@ -36,7 +34,6 @@ from daemon.store.db import OutgoingRow, Store
 from daemon.timeline import Outcome
 
 log = logging.getLogger(__name__)
-TOKEN_SECRET = "reply_token"
 _AUTH_PASS = re.compile(r"\b(dmarc|dkim)\s*=\s*pass\b", re.IGNORECASE)
 
 
@@ -148,25 +145,21 @@ def _answer(
         "cases": list(applied.touched),
     }
     subject = one_line(env.get_template("reply.subject.txt").render(ctx))
-    msg = EmailMessage()
-    msg["From"] = formataddr((f"casewatch ({config.consortium.name})", config.outbound.from_address))
-    msg["To"] = sender
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(at)
-    msg["Message-ID"] = mid
-    msg["Reply-To"] = reply_to
-    if mail.message_id:
-        msg["In-Reply-To"] = f"<{mail.message_id}>"
-        msg["References"] = f"<{mail.message_id}>"
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    msg["X-Casewatch-Action"] = kind
-    if applied.touched:
-        msg["X-Casewatch-Case"] = ",".join(applied.touched)
-    msg["X-Casewatch-Loop"] = config.outbound.from_address
+    msg = headed(
+        config,
+        to=[sender],
+        subject=subject,
+        mid=mid,
+        at=at,
+        kinds=[kind],
+        cases=applied.touched,
+        reply_to=reply_to,
+        references=[f"<{mail.message_id}>"] if mail.message_id else [],
+        auto="auto-replied",
+    )
     msg.set_content(env.get_template("reply.txt").render(ctx))
     msg.add_alternative(env.get_template("reply.html").render(ctx), subtype="html")
-    raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    raw = wire(msg)
     row = OutgoingRow(
         message_id=mid,
         token=tok,

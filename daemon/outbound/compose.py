@@ -27,6 +27,7 @@ from daemon.model import Action
 from daemon.outbound.render import Rendered, one_line
 
 TOKEN_LENGTH = 16
+TOKEN_SECRET = "reply_token"  # the name of the Reply-To token key in the state database
 
 
 def domain_of(address: str) -> str:
@@ -52,6 +53,48 @@ def is_vendor(address: str, config: Config) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in config.vendor.sender_domains)
 
 
+def headed(
+    config: Config,
+    *,
+    to: Sequence[str],
+    subject: str,
+    mid: str,
+    at: datetime,
+    kinds: Sequence[str],
+    cases: Sequence[str] = (),
+    cc: Sequence[str] = (),
+    reply_to: str | None = None,
+    references: Sequence[str] = (),
+    auto: str = "auto-generated",
+) -> EmailMessage:
+    """A message of ours with the headers every casewatch mail carries, no body yet."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((f"casewatch ({config.consortium.name})", config.outbound.from_address))
+    msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg["Subject"] = one_line(subject)
+    msg["Date"] = format_datetime(at)
+    msg["Message-ID"] = mid
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    if references:
+        msg["References"] = " ".join(references)
+        msg["In-Reply-To"] = references[-1]
+    msg["Auto-Submitted"] = auto
+    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    msg["X-Casewatch-Action"] = ",".join(kinds)
+    if cases:
+        msg["X-Casewatch-Case"] = ",".join(cases)
+    msg["X-Casewatch-Loop"] = config.outbound.from_address  # the recognizers ignore mail with it
+    return msg
+
+
+def wire(msg: EmailMessage) -> bytes:
+    """The message as it goes over SMTP: CRLF line ends (smtplib sends bytes as they are)."""
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+
+
 def compose(
     rendered: Rendered,
     actions: Sequence[Action],
@@ -64,25 +107,21 @@ def compose(
     config: Config,
 ) -> EmailMessage:
     """The message carrying ``actions``: ``to`` and ``cc`` already cleared of vendor addresses."""
-    msg = EmailMessage()
-    msg["From"] = formataddr((f"casewatch ({config.consortium.name})", config.outbound.from_address))
-    msg["To"] = ", ".join(to)
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = one_line(rendered.subject)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = mid
-    msg["Reply-To"] = reply_to
-    if references:
-        msg["References"] = " ".join(references)
-        msg["In-Reply-To"] = references[-1]
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    msg["X-Casewatch-Action"] = ",".join(dict.fromkeys(a.kind for a in actions))
     cases = list(dict.fromkeys(n for a in actions for n in (a.cases or ((a.case,) if a.case else ()))))
-    if cases and not all(a.kind in ("digest", "agenda") for a in actions):
-        msg["X-Casewatch-Case"] = ",".join(cases)
-    msg["X-Casewatch-Loop"] = config.outbound.from_address  # the recognizers ignore mail with it
+    if all(a.kind in ("digest", "agenda") for a in actions):
+        cases = []
+    msg = headed(
+        config,
+        to=to,
+        cc=cc,
+        subject=rendered.subject,
+        mid=mid,
+        at=now,
+        kinds=list(dict.fromkeys(a.kind for a in actions)),
+        cases=cases,
+        reply_to=reply_to,
+        references=references,
+    )
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
     return msg

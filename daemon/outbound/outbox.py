@@ -22,7 +22,7 @@ from daemon import faults
 from daemon.config import Config
 from daemon.digest import Weekly
 from daemon.model import Action, Event
-from daemon.outbound.compose import compose, message_id, reply_address, token
+from daemon.outbound.compose import TOKEN_SECRET, compose, message_id, reply_address, token, wire
 from daemon.outbound.context import CaseView, build
 from daemon.outbound.plan import Planned, plan
 from daemon.outbound.render import render
@@ -32,7 +32,6 @@ from daemon.policy.rules import Context
 from daemon.store.db import OutgoingRow, Store
 
 log = logging.getLogger(__name__)
-TOKEN_SECRET = "reply_token"
 FIRST_RETRY = timedelta(minutes=2)
 LONGEST_RETRY = timedelta(hours=1)
 
@@ -88,8 +87,7 @@ def draft(
         contexts.append(build(a, view, members, now, reply_to, config, _digest(a, weekly, config)))
     rendered = render(contexts, config.sending.templates)
     msg = compose(rendered, planned.actions, mid, reply_to, planned.to, planned.cc, references, now, config)
-    raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # the wire form: CRLF lines
-    return Draft(planned, mid, tok, raw, rendered.subject)
+    return Draft(planned, mid, tok, wire(msg), rendered.subject)
 
 
 def _digest(action: Action, weekly: Weekly | None, config: Config) -> dict[str, Any] | None:
