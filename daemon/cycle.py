@@ -25,17 +25,22 @@ class CycleResult:
     sending: SendCounts
 
 
-def run_cycle(store: Store, config: Config, now: datetime, transport: Transport) -> CycleResult:
-    """Read new mail, decide what is due at ``now``, queue it, and send what is ready."""
-    read = poll_imap(store, config) if config.mailbox.host else None
+def decide_and_queue(store: Store, config: Config, now: datetime) -> tuple[int, SendCounts]:
+    """Decide what is due at ``now`` and queue its mail; (how many actions were due, counts)."""
     snapshot = store.snapshot(now)
     gc.freeze()  # the snapshot is long-lived: keep the collector from rescanning it
     try:
         ctxs, due = evaluate(snapshot, now, config)
-        counts = queue(store, ctxs, due, now, config, snapshot)
+        return len(due), queue(store, ctxs, due, now, config, snapshot)
     finally:
         gc.unfreeze()
+
+
+def run_cycle(store: Store, config: Config, now: datetime, transport: Transport) -> CycleResult:
+    """Read new mail, decide what is due at ``now``, queue it, and send what is ready."""
+    read = poll_imap(store, config) if config.mailbox.host else None
+    due, counts = decide_and_queue(store, config, now)
     flush(store, transport, now, counts)
     with store.transaction():
         store.mark_run("cycle", str(counts))
-    return CycleResult(read, len(due), counts)
+    return CycleResult(read, due, counts)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import gc
 import logging
 import os
 import signal
@@ -32,12 +31,12 @@ import schedule
 from daemon import alerts
 from daemon import config as config_mod
 from daemon.config import Config
+from daemon.cycle import decide_and_queue
 from daemon.errors import CasewatchError, RuntimeFailure
 from daemon.ingest import imap_credentials, poll_imap
 from daemon.ops import metrics, notify
-from daemon.outbound.outbox import SendCounts, flush, queue
+from daemon.outbound.outbox import SendCounts, flush
 from daemon.outbound.transports import Transport, transport_for
-from daemon.policy import evaluate
 from daemon.policy.rules import duration
 from daemon.sources.idle import Backoff, IdleWatcher
 from daemon.store import Store
@@ -161,14 +160,8 @@ class Runner:
         now = self.clock()
 
         def decide() -> SendCounts:
-            snapshot = self.store.snapshot(now)
-            gc.freeze()
-            try:
-                ctxs, due = evaluate(snapshot, now, self.config)
-                result.due = len(due)
-                return queue(self.store, ctxs, due, now, self.config, snapshot)
-            finally:
-                gc.unfreeze()
+            result.due, counts = decide_and_queue(self.store, self.config, now)
+            return counts
 
         queued = self._stage("decide", result, decide)
         if queued is not None:
@@ -218,29 +211,22 @@ class Runner:
     def _wait(self, delay: float) -> None:
         """Wait ``delay`` seconds, or less when IDLE says mail came, or until asked to stop."""
         mb = self.config.mailbox
-        if mb.host and self.config.daemon.idle and mb.folders:
-            if self._watcher is None:
-                self._watcher = IdleWatcher(
-                    mb, self._credentials, mb.folders[0], seconds(self.config.daemon.idle_restart), self.stop
-                )
-            interval = notify.watchdog_interval() or delay
-            end = time.monotonic() + delay
-            while not self.stop.is_set() and not self.reload_wanted:
-                left = end - time.monotonic()
-                if left <= 0:
-                    return
-                if self._watcher.wait(min(left, interval)):
-                    log.info("IMAP IDLE: new mail")
-                    return
-                notify.notify("WATCHDOG=1")
-            return
+        if mb.host and self.config.daemon.idle and mb.folders and self._watcher is None:
+            self._watcher = IdleWatcher(
+                mb, self._credentials, mb.folders[0], seconds(self.config.daemon.idle_restart), self.stop
+            )
+        watcher = self._watcher
         interval = notify.watchdog_interval() or delay
         end = time.monotonic() + delay
         while not self.stop.is_set() and not self.reload_wanted:
             left = end - time.monotonic()
             if left <= 0:
                 return
-            self.stop.wait(min(left, interval, 1.0))
+            if watcher is None:
+                self.stop.wait(min(left, interval, 1.0))
+            elif watcher.wait(min(left, interval)):
+                log.info("IMAP IDLE: new mail")
+                return
             notify.notify("WATCHDOG=1")
 
     def _reload(self) -> None:

@@ -170,13 +170,13 @@ def test_a_bug_in_one_stage_does_not_stop_sending(env, dovecot, imap_folder, smt
     clock = Clock("2026-10-07 11:00")
     with Store(env / "cw.db") as store:
         runner = Runner(cfg, store, clock=clock)
-        import daemon.runner as runner_mod
+        import daemon.cycle as cycle_mod  # where the decide stage queues its mail
 
-        real_queue = runner_mod.queue
-        monkeypatch.setattr(runner_mod, "queue", lambda *a, **k: 1 / 0)
+        real_queue = cycle_mod.queue
+        monkeypatch.setattr(cycle_mod, "queue", lambda *a, **k: 1 / 0)
         broken = runner.tick()
         assert broken.failed == ["decide"]
-        monkeypatch.setattr(runner_mod, "queue", real_queue)
+        monkeypatch.setattr(cycle_mod, "queue", real_queue)
         clock.advance(minutes=5)
         fixed = runner.tick()
         assert fixed.failed == []
