@@ -10,13 +10,14 @@ status is a pending-customer one and we have not answered since.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.model import Event
+from daemon.timeline import VENDOR_RESPONSES
 
-#: Vendor events that are a response (they restart the ladder).
-RESPONSES = frozenset({"vendor_comment", "status_changed", "case_closed", "case_reopened"})
+#: Vendor events that are a response (they restart the ladder): the timeline's own list.
+RESPONSES = VENDOR_RESPONSES
 #: Our own mail into the case: comments, update and escalation requests, in-case feedback.
 OURS = frozenset({"member_comment", "update_requested", "escalation_requested", "in_case_feedback"})
 _WHAT = {
@@ -62,7 +63,6 @@ class Clocks:
     turn: str | None = None  # "vendor", "customer" or None (closed, unknown)
     period: Period | None = None  # set when turn == "vendor"
     opened_at: datetime | None = None
-    last_response_at: datetime | None = None
     progress_since: datetime | None = None  # last vendor response, else opening
     progress_what: str = ""
     pending_since: datetime | None = None  # set when turn == "customer"
@@ -72,7 +72,6 @@ class Clocks:
     commands: tuple[Command, ...] = ()
     handovers: tuple[Event, ...] = ()
     describe_at: datetime | None = None  # when the description was first given
-    notes: tuple[str, ...] = field(default=())
 
 
 def _instant(value: object) -> datetime | None:
@@ -126,7 +125,7 @@ def read(events: Sequence[Event]) -> Clocks:
     """The clocks as the events (already limited to "now", in time order) leave them."""
     state = "unknown"
     priority: str | None = None
-    opened = last_response = progress = pending = closed = listed = described = None
+    opened = progress = pending = closed = listed = described = None
     history: list[tuple[datetime, str]] = []
     progress_what = ""
     silence: _Silence | None = None
@@ -163,7 +162,7 @@ def read(events: Sequence[Event]) -> Clocks:
             state = str(new_state)
 
         if e.actor == "vendor" and kind in RESPONSES:
-            last_response = progress = e.at
+            progress = e.at
             progress_what = _WHAT[kind]
             if state == "pending_customer" and answered:
                 pending, answered = e.at, False  # the vendor asks again
@@ -196,7 +195,6 @@ def read(events: Sequence[Event]) -> Clocks:
         turn=turn,
         period=silence.freeze() if turn == "vendor" and silence else None,
         opened_at=opened,
-        last_response_at=last_response,
         progress_since=progress,
         progress_what=progress_what,
         pending_since=pending if turn == "customer" else None,
