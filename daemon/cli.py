@@ -21,6 +21,7 @@ from daemon.errors import EXIT_BUG, EXIT_OK, CasewatchError, UsageError
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
 from daemon.policy import candidates, decide, evaluate
+from daemon.policy.engine import due_among
 from daemon.policy.explain import explain
 from daemon.recognize.casenumbers import normalize
 from daemon.sources.files import check_paths, read_paths
@@ -295,8 +296,8 @@ def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         health: dict[str, Any] = store.health()
         snapshot = store.snapshot(now)
     health["db"] = str(cfg.state.db)
-    _, actions = candidates(snapshot, now, cfg)
-    due = decide(snapshot, now, cfg)
+    ctxs, actions = candidates(snapshot, now, cfg)
+    due = due_among(ctxs, actions, snapshot.sent, now)
     upcoming = sorted(
         (a for a in actions if a.due_at > now and not any(m in snapshot.sent for m in a.all_marks)),
         key=lambda a: a.due_at,

@@ -89,16 +89,23 @@ def decide(snapshot: Snapshot, now: datetime, config: Config) -> list[Action]:
 def evaluate(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[Context], list[Action]]:
     """``decide``, with each case's context (what the mail about it is written from)."""
     ctxs, actions = candidates(snapshot, now, config)
+    return ctxs, due_among(ctxs, actions, snapshot.sent, now)
+
+
+def due_among(
+    ctxs: Sequence[Context], actions: Sequence[Action], sent: frozenset[str], now: datetime
+) -> list[Action]:
+    """Of the candidate actions, those due at ``now``, not sent, as reply commands leave them."""
     commands = {ctx.number: ctx.clocks.commands for ctx in ctxs}
     due = []
     for action in actions:
         held = _held(action, commands.get(action.case or "", ()), now)
         if held is None or held.due_at > now:
             continue
-        if any(m in snapshot.sent for m in held.all_marks):
+        if any(m in sent for m in held.all_marks):
             continue
         due.append(held)
-    return ctxs, sorted(due, key=sort_key)
+    return sorted(due, key=sort_key)
 
 
 def sort_key(a: Action) -> tuple[datetime, int, str]:
