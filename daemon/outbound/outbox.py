@@ -76,7 +76,7 @@ def draft(
     config: Config,
     weekly: Weekly | None = None,
 ) -> Draft:
-    keys = [k for a in planned.actions for k in (a.key,)]
+    keys = [a.key for a in planned.actions]
     mid = message_id(keys, config)
     tok = token(secret, mid)
     reply_to = reply_address(tok, config)
