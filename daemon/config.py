@@ -87,6 +87,9 @@ class Sending:
     quiet_hours: bool = True  # send only in working hours ([calendar]); system-down mail any time
     fold: bool = True  # several actions due for the same people in one cycle: one message
     retry_for: str = "2 days"  # a temporary failure (4xx, network) is retried this long
+    # An action due more than this before the cycle's instant is never mailed on its own:
+    # it goes into the PM's one `backlog` message instead.
+    stale_after: str = "7 days"
     templates: str = ""  # a folder of site templates overriding the built-in ones ("" for none)
 
 
@@ -466,6 +469,7 @@ class DigestRule:
     enabled: bool = True
     weekday: str = "monday"
     time: str = "08:00"
+    skip_after: str = "1 day"  # a slot missed by more than this is skipped, never sent late
 
 
 @dataclass(frozen=True)
@@ -829,6 +833,7 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     if acts.widespread.institutions < 2:
         problems.append(Problem("actions.widespread.institutions", "must be at least 2"))
     duration("sending.retry_for", cfg.sending.retry_for)
+    duration("sending.stale_after", cfg.sending.stale_after)
     for name in ("poll_every", "idle_restart", "backoff_max"):
         duration(f"daemon.{name}", getattr(cfg.daemon, name))
     if cfg.daemon.admin and "@" not in cfg.daemon.admin:
@@ -840,6 +845,7 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     duration("actions.post_call_followup.after", acts.post_call_followup.after)
     weekday("actions.digest.weekday", acts.digest.weekday)
     clock("actions.digest.time", acts.digest.time)
+    duration("actions.digest.skip_after", acts.digest.skip_after)
 
 
 def parse(data: Mapping[str, Any], source: str = "config") -> Config:

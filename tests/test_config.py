@@ -640,3 +640,31 @@ def test_a_config_in_a_folder_this_user_may_not_enter_is_a_usage_error(tmp_path,
     assert done.returncode == 2
     assert b"cannot read config file" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- stale actions, digest slots
+
+
+def test_stale_after_and_digest_skip_after_have_their_documented_defaults(tmp_path: Path) -> None:
+    cfg = load(str(write(tmp_path, "")))
+
+    assert cfg.sending.stale_after == "7 days"
+    assert cfg.actions.digest.skip_after == "1 day"
+
+
+def test_stale_after_and_digest_skip_after_are_read_from_the_file(tmp_path: Path) -> None:
+    text = '[sending]\nstale_after = "3 business days"\n[actions.digest]\nskip_after = "6 hours"\n'
+
+    cfg = load(str(write(tmp_path, text)))
+
+    assert cfg.sending.stale_after == "3 business days"
+    assert cfg.actions.digest.skip_after == "6 hours"
+
+
+def test_stale_after_and_digest_skip_after_must_be_durations(tmp_path: Path) -> None:
+    text = '[sending]\nstale_after = "a week or so"\n[actions.digest]\nskip_after = "soon"\n'
+
+    problems = problems_of(tmp_path, text)
+
+    assert keys_of(problems) == ["sending.stale_after", "actions.digest.skip_after"]
+    assert all("not a duration" in p.message for p in problems)
