@@ -158,6 +158,194 @@ def test_a_line_reads_as_one_command(text: str, expected: Said) -> None:
     assert read_commands(text, NOW, LA) == Reading((expected,), (), False)
 
 
+# ------------------------------------------------------------------ as people write them
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A remark after a punctuation mark or a dash: any words.
+        row("Done, thanks!", "done", "done-comma-thanks"),
+        row("done - asked them this morning", "done", "done-hyphen-remark"),
+        row("Done -- asked them this morning", "done", "done-double-hyphen-remark"),
+        row("Done — asked them this morning", "done", "done-em-dash-remark"),
+        row("Done. Thanks, Nora", "done", "done-sentence-then-thanks"),
+        row("Commented; they promised an answer by Friday.", "commented", "commented-semicolon"),
+        row("Escalated 10712345, thanks", "escalated", "escalated-case-then-thanks", case="10712345"),
+        row("Muted, thanks", "mute", "muted-past-tense"),
+        row("resumed!", "resume", "resumed-past-tense"),
+        row("Linked 10712399 - same bug", "link", "linked-past-tense", other="10712399"),
+        # After a plain space: thanks or please only.
+        row("done thanks", "done", "done-space-thanks"),
+        row("done 10712345 thank you", "done", "done-case-thank-you", case="10712345"),
+        row("unmute please", "resume", "unmute-please"),
+        row("owner jane@wsu.edu thanks", "owner", "owner-then-thanks", address="jane@wsu.edu"),
+        row("priority high please", "priority", "priority-high-please", priority="high"),
+        row(
+            "Priority: system down, thanks", "priority", "priority-system-down-comma", priority="system_down"
+        ),
+        row(
+            "handover to kim@wwu.edu - she starts on Monday",
+            "handover",
+            "handover-then-remark",
+            address="kim@wwu.edu",
+        ),
+        row("link 10712345 thanks", "link", "link-then-thanks", other="10712345"),
+        row("snooze 3d, thanks", "snooze", "snooze-3d-comma-thanks", until=utc(2026, 10, 17, 17)),
+        row("snooze 3 days thanks", "snooze", "snooze-3-days-thanks", until=utc(2026, 10, 17, 17)),
+        row(
+            "snooze until Dec 15, 2026, thanks",
+            "snooze",
+            "until-dec-15-year-comma-thanks",
+            until=utc(2026, 12, 15, 17),
+        ),
+        row(
+            "snooze 3d for case 10712345, thanks",
+            "snooze",
+            "snooze-for-case-then-thanks",
+            until=utc(2026, 10, 17, 17),
+            case="10712345",
+        ),
+        # US dates: month/day; no year means the next one after now (NOW is 2026-10-14).
+        row("snooze until 12/15", "snooze", "until-us-month-day", until=utc(2026, 12, 15, 17)),
+        row("snooze until 12/15/2026", "snooze", "until-us-full-year", until=utc(2026, 12, 15, 17)),
+        row("snooze until 12/15/26", "snooze", "until-us-short-year", until=utc(2026, 12, 15, 17)),
+        row("snooze until 10/20", "snooze", "until-us-pdt", until=utc(2026, 10, 20, 16)),
+        row("snooze until 1/5", "snooze", "until-us-next-year", until=utc(2027, 1, 5, 17)),
+        row("snooze until 12/15 14:30", "snooze", "until-us-time", until=utc(2026, 12, 15, 22, 30)),
+        row("snooze 12/15", "snooze", "snooze-bare-us-date", until=utc(2026, 12, 15, 17)),
+        row("snooze until 12/15 thanks", "snooze", "until-us-then-thanks", until=utc(2026, 12, 15, 17)),
+        row(
+            "snoozed until 12/15, thanks",
+            "snooze",
+            "snoozed-until-us-comma-thanks",
+            until=utc(2026, 12, 15, 17),
+        ),
+        row(
+            "snooze until 12/15 for case 10712345",
+            "snooze",
+            "until-us-for-case",
+            until=utc(2026, 12, 15, 17),
+            case="10712345",
+        ),
+    ],
+)
+def test_natural_wordings_read_as_one_command(text: str, expected: Said) -> None:
+    assert read_commands(text, NOW, LA) == Reading((expected,), (), False)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        # A command word starting a sentence that goes on is no command ...
+        pytest.param(
+            "Done with the migration, but the problem is still there",
+            "done: unexpected 'with the migration, but the problem is still there'"
+            " (only a case number may follow)",
+            id="done-with-the-migration",
+        ),
+        # ... nor is one whose remark takes it back or hedges it, or asks.
+        pytest.param(
+            "Done, but the problem is still there",
+            "done: unexpected 'but the problem is still there' (only a case number may follow)",
+            id="done-but",
+        ),
+        pytest.param(
+            "Closed - not yet, they reopened it",
+            "closed: unexpected '- not yet' (only a case number may follow)",
+            id="closed-not-yet",
+        ),
+        pytest.param(
+            "escalated, only partly though",
+            "escalated: unexpected 'only partly though' (only a case number may follow)",
+            id="escalated-only-partly",
+        ),
+        pytest.param(
+            "done, haven't heard back",
+            'done: unexpected "haven\'t heard back" (only a case number may follow)',
+            id="done-negated",
+        ),
+        pytest.param(
+            "done, right?", "done: unexpected 'right?' (only a case number may follow)", id="done-question"
+        ),
+        # A colon introduces arguments, not a remark: "Feedback: ..." is no feedback command.
+        pytest.param(
+            "Feedback: the vendor is slow",
+            "feedback: unexpected 'the vendor is slow' (only a case number may follow)",
+            id="feedback-colon-prose",
+        ),
+        # After a plain space, only thanks or please.
+        pytest.param(
+            "priority high but only for now",
+            "priority: not a priority: 'high but only for now' (high, normal, low or system down)",
+            id="priority-high-but",
+        ),
+        # Arguments are read strictly: a remark never eats part of them.
+        pytest.param(
+            "snooze until 12/15 at 2pm",
+            "snooze: not a duration or date: '12/15 at 2pm'",
+            id="until-us-at-a-time",
+        ),
+        pytest.param(
+            "snooze until 12/15, 2027",
+            "snooze: not a duration or date: '12/15, 2027'",
+            id="until-us-comma-year",
+        ),
+        pytest.param("snooze until 13/15", "snooze: not a duration or date: '13/15'", id="until-us-month-13"),
+        pytest.param(
+            "snooze until 2/30", "snooze: not a duration or date: '2/30'", id="until-us-no-such-day"
+        ),
+        pytest.param(
+            "owner jane thanks", "owner: not an e-mail address: 'jane'", id="owner-no-address-thanks"
+        ),
+        pytest.param(
+            "snooze 3 business days please",
+            "snooze: business time is not supported, write calendar time (3d, 4h, 1w): '3 business days'",
+            id="snooze-business-days-please",
+        ),
+    ],
+)
+def test_natural_wordings_that_are_refused(text: str, problem: str) -> None:
+    assert read_commands(text, NOW, LA) == Reading((), (problem,), False)
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "problems", "prose"),
+    [
+        pytest.param("Hi,\n\nDone, thanks!\n\n", ["done"], 0, False, id="hi-blank-done-thanks"),
+        pytest.param("Hello Maria,\nsnooze until 12/15", ["snooze"], 0, False, id="hello-name"),
+        pytest.param("Hi all -\n\nescalated\nmute", ["escalated", "mute"], 0, False, id="hi-all-dash"),
+        pytest.param("Good morning,\n\ndone", ["done"], 0, False, id="good-morning"),
+        pytest.param("Dear casewatch team,\ndone", ["done"], 0, False, id="dear-team"),
+        pytest.param("  \nHey!\n\n\ncommented\n\nJane", ["commented"], 0, False, id="hey-after-blank"),
+        pytest.param("hi\ndone - asked them this morning", ["done"], 0, False, id="hi-lower-no-comma"),
+        # One greeting only, and only before the commands.
+        pytest.param("Hi,\nHello,\ndone", [], 0, True, id="two-greetings"),
+        pytest.param("done\nHi,\nmute", ["done"], 0, True, id="a-greeting-after-a-command-is-prose"),
+        # A greeting alone is something said and nothing understood (a help reply).
+        pytest.param("Hi,\n\n", [], 0, True, id="only-a-greeting"),
+        # Prose after a greeting still stops the reading.
+        pytest.param("Hi,\n\nThanks, will do.\ndone", [], 0, True, id="greeting-then-prose"),
+        pytest.param("Hi, can you snooze this?\ndone", [], 0, True, id="a-question-is-no-greeting"),
+        # A line with a command word is never taken for a greeting.
+        pytest.param("Hi Maria, done\nmute", [], 0, True, id="greeting-and-command-on-one-line"),
+        pytest.param("Highest priority please\ndone", [], 0, True, id="hi-prefix-is-no-greeting"),
+        pytest.param("Closed?\ndone", [], 0, True, id="a-question-is-prose"),
+    ],
+)
+def test_a_greeting_before_the_commands(text: str, names: list[str], problems: int, prose: bool) -> None:
+    reading = read_commands(text, NOW, LA)
+    actual = ([s.name for s in reading.commands], len(reading.problems), reading.prose)
+    assert actual == (names, problems, prose)
+
+
+def test_a_greeting_line_is_skipped_not_read_as_the_command() -> None:
+    reading = read_commands("Hello Maria,\n\nsnooze until 12/15, thanks\n", NOW, LA)
+    assert reading == Reading(
+        (Said("snooze", "snooze until 12/15, thanks", until=utc(2026, 12, 15, 17)),), (), False
+    )
+
+
 # ------------------------------------------------------------------ malformed lines
 
 
@@ -230,9 +418,6 @@ def test_a_line_reads_as_one_command(text: str, expected: Said) -> None:
         pytest.param(
             "done quickly", "done: unexpected 'quickly' (only a case number may follow)", id="done-word"
         ),
-        pytest.param(
-            "Done, thanks!", "done: unexpected 'thanks' (only a case number may follow)", id="done-thanks"
-        ),
         pytest.param("done 20261105", "done: not a case number: '20261105'", id="done-date-number"),
         pytest.param(
             "done 12345", "done: unexpected '12345' (only a case number may follow)", id="done-short-number"
@@ -243,7 +428,7 @@ def test_a_line_reads_as_one_command(text: str, expected: Said) -> None:
             id="mute-kind",
         ),
         pytest.param(
-            "unmute please", "unmute: unexpected 'please' (only a case number may follow)", id="synonym-named"
+            "unmute now", "unmute: unexpected 'now' (only a case number may follow)", id="synonym-named"
         ),
     ],
 )
@@ -326,6 +511,24 @@ def test_a_malformed_line_is_a_problem(text: str, problem: str) -> None:
             "2026-12-15 09:00 PST",
             id="today-before-nine",
         ),
+        # US dates without a year: the next one after now.
+        pytest.param(
+            DEC_20, "snooze until 1/5", utc(2027, 1, 5, 17), "2027-01-05 09:00 PST", id="us-1-5-next-year"
+        ),
+        pytest.param(
+            DEC_20,
+            "snooze until 12/21",
+            utc(2026, 12, 21, 17),
+            "2026-12-21 09:00 PST",
+            id="us-12-21-same-year",
+        ),
+        pytest.param(
+            datetime(2026, 12, 15, 8, 0, tzinfo=LA),
+            "snooze until 12/15",
+            utc(2026, 12, 15, 17),
+            "2026-12-15 09:00 PST",
+            id="us-today-before-nine",
+        ),
         # now given in UTC: the result is still in the consortium's zone.
         pytest.param(
             utc(2026, 10, 31, 17),
@@ -378,6 +581,15 @@ def test_snooze_ends_at(now: datetime, text: str, until: datetime, local: str) -
             "snooze until Dec 15",
             "snooze: 2027-12-15 09:00 PST is more than 180 days ahead",
             id="dec-15-next",
+        ),
+        pytest.param(
+            DEC_20,
+            "snooze until 12/15",
+            "snooze: 2027-12-15 09:00 PST is more than 180 days ahead",
+            id="us-12-15-next",
+        ),
+        pytest.param(
+            NOW, "snooze until 10/1/2026", "snooze: 2026-10-01 09:00 PDT is not in the future", id="us-past"
         ),
     ],
 )

@@ -3,17 +3,28 @@
 ``read_commands(text, now, tz)`` reads the new part of a reply (``quotes.new_text``) and
 returns a ``Reading``: the commands, the lines that start with a command word but are
 malformed (``problems``, each with why), and whether the reply also says something else
-(``prose``). It reads no clock: ``now`` is given, and ``tz`` is the consortium's zone.
+(``prose``). It reads no clock: ``now`` is given (the reply's time), and ``tz`` is the
+consortium's zone.
 
 Lines::
 
-    reply    := empty* command (newline command)* [end]
+    reply    := empty* [greeting empty*] command (newline command)* [end]
     end      := an empty line | a signature | a line that is not a command | max_lines read
 
-- Leading empty lines are skipped. Each following non-empty line is one command: a command
-  word, then its arguments after a space (or a ``:``, ``,``, ``.``: "Priority: high").
-  Case, surrounding whitespace, runs of spaces and trailing ``.``, ``!`` and ``,`` do not
-  matter ("Done!" is ``done``).
+- Leading empty lines are skipped, and so is one greeting line before the commands ("Hi,",
+  "Hello Maria,", "Hi all -", "Good morning,", "Dear team,": a greeting word and at most four
+  more words, none of them a command word). Each following non-empty line is one command: a
+  command word, then its arguments after a space (or a ``:``, ``,``, ``.``: "Priority: high").
+  Case, surrounding whitespace, runs of spaces and trailing ``.``, ``!``, ``,``, ``;``, ``:``
+  and dashes do not matter ("Done!" is ``done``).
+- A complete command may be followed by a remark, which is not read: after ``,``, ``;``,
+  ``!``, ``.`` or a dash, any words ("Done, thanks!", "done - asked them this morning",
+  "snoozed until 12/15, thanks"); after a plain space, only thanks or please ("owner
+  x@y.edu thanks", "priority high please"). The command's own arguments are still read
+  strictly: a remark starts only where they are complete. A remark is refused (the line is a
+  problem) when it starts with a digit or with a word that doubts the command ("but",
+  "not", "except", "only", "almost", "if", ...), or when it ends with a question mark:
+  "Done with the migration, but the problem is still there" is no command.
 - Reading stops at the first empty line after a command (what follows is not read, and is
   not prose: a greeting or a signature usually), at a signature ("--" alone, a line
   starting with "-- ", "- ", "—" or "–", a phone's "Sent from my ..." or "Get Outlook
@@ -32,17 +43,19 @@ Commands (synonyms after ``=``)::
     feedback
     snooze [for] DURATION        3d, 4h, 1w, 30 min, 2 days, 36 hours, 1 week
     snooze [until] DATE          2026-12-15 (09:00), 2026-12-15 14:30, 2026-12-15T14:30,
-                                 Dec 15, 15 Dec, December 15, 2026, 15 December 2026
-    resume = unmute = unsnooze
+                                 Dec 15, 15 Dec, December 15, 2026, 15 December 2026,
+                                 12/15, 12/15/2026, 12/15/26, 12/15 14:30 (US: month/day)
+        (snooze = snoozed)
+    resume = resumed = unmute = unmuted = unsnooze
     closed
     priority LEVEL               high | normal = medium | low
                                  | system down = system_down = system-down = down = critical
     owner ADDRESS
     handover [to] ADDRESS = hand over [to] ADDRESS
-    link [to|with] [case] [#]NUMBER
+    link [to|with] [case] [#]NUMBER   (link = linked)
     agenda
     record = case of record
-    mute
+    mute = muted
     undo
     help = ?
 
@@ -55,7 +68,7 @@ number (6 to 8 digits) is padded to 8 (``casenumbers.normalize``) into ``case``.
   before the November DST change ends at 09:00 PST. Business time is refused ("3 business
   days"): the grammar knows no calendar.
 - A date is wall-clock time in ``tz`` (``calendar.wall_time``); a date alone means 09:00.
-  A date without a year is its next occurrence after ``now``.
+  A date without a year ("Dec 15", "12/15") is its next occurrence after ``now``.
 - A snooze must end after ``now`` and at most 180 days after it.
 - An address must look like ``local@domain.tld``; it is lower-cased.
 """
@@ -106,8 +119,11 @@ COMMANDS = {
     "escalated": "escalated",
     "feedback": "feedback",
     "snooze": "snooze",
+    "snoozed": "snooze",
     "resume": "resume",
+    "resumed": "resume",
     "unmute": "resume",
+    "unmuted": "resume",
     "unsnooze": "resume",
     "closed": "closed",
     "priority": "priority",
@@ -115,10 +131,12 @@ COMMANDS = {
     "handover": "handover",
     "hand over": "handover",
     "link": "link",
+    "linked": "link",
     "agenda": "agenda",
     "record": "record",
     "case of record": "record",
     "mute": "mute",
+    "muted": "mute",
     "undo": "undo",
     "help": "help",
     "?": "help",
@@ -159,7 +177,43 @@ MONTHS = {
 _WORD = re.compile(
     r"^(?P<word>"
     + "|".join(re.escape(w) for w in sorted(COMMANDS, key=len, reverse=True))
-    + r")(?:[\s,.:;!]+(?P<args>.*))?$"
+    + r")(?P<tail>(?:[\s,.:;!–—].*)?)$"
+)
+_ARGS_FROM = " ,.:;!–—"  # what may stand between a command word and its arguments
+_LINE_END = ".!,;:-–— "  # what a line may end with, not read
+# Where a remark may start after a complete command: a punctuation mark (a "." or a hyphen
+# only before a space, so "1.5d" and "e-mail" stay whole) ...
+_REMARK_MARK = re.compile(r"\s*(?:[,;!]+|\.(?=\s)|(?<!\S)-{1,2}(?=\s)|[–—])\s*")
+# ... or a plain space, before thanks or please only.
+_REMARK_SPACE = re.compile(r"\s+")
+_COURTESY = frozenset({"thanks", "thank", "thx", "ty", "please", "pls", "plz", "cheers", "ta"})
+# A remark that starts with one of these takes the command back or hedges it: no command.
+_DOUBT = frozenset(
+    {
+        "but",
+        "not",
+        "no",
+        "except",
+        "however",
+        "although",
+        "though",
+        "unless",
+        "yet",
+        "if",
+        "only",
+        "almost",
+        "nearly",
+        "partly",
+        "partially",
+        "maybe",
+        "perhaps",
+        "never",
+    }
+)
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|hiya|howdy|dear|greetings|good (?:morning|afternoon|evening|day)"
+    r"|morning|afternoon|evening)"
+    r"(?P<names>(?:[ ,]+[^\W\d_][\w.'’-]*){0,4})[ ]?[,!.:;–—-]*$"
 )
 _CASE_REF = r"(?:case\s*)?(?:#\s*)?(?P<num>\d{6,8})"
 _TRAILING_CASE = re.compile(r"(?:^|\s+)(?:(?:for|on)\s+)?" + _CASE_REF + "$")
@@ -174,6 +228,9 @@ _ISO = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ t](?P<hh>\d{
 _ORDINAL = r"(?:st|nd|rd|th)?"
 _MONTH_DAY = re.compile(rf"^(?P<month>[a-z]+)\.?\s+(?P<d>\d{{1,2}}){_ORDINAL}(?:,?\s+(?P<y>\d{{4}}))?$")
 _DAY_MONTH = re.compile(rf"^(?P<d>\d{{1,2}}){_ORDINAL}\s+(?P<month>[a-z]+)\.?(?:,?\s+(?P<y>\d{{4}}))?$")
+_US = re.compile(
+    r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?:\s+(?P<hh>\d{1,2}):(?P<mm>\d{2}))?$"
+)
 _SIGNATURE = re.compile(r"^(?:-- |- |—|–|sent from my\b|get outlook for\b)", re.IGNORECASE)
 
 
@@ -182,7 +239,10 @@ def read_commands(text: str, now: datetime, tz: ZoneInfo, max_lines: int = 10) -
     commands: list[Said] = []
     problems: list[str] = []
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    start = _next_line(lines, 0)
+    greeted = start < len(lines) and _is_greeting(lines[start], now, tz)
+    if greeted:
+        start = _next_line(lines, start + 1)
     prose = False
     for raw in lines[start:]:
         line = raw.strip()
@@ -199,20 +259,74 @@ def read_commands(text: str, now: datetime, tz: ZoneInfo, max_lines: int = 10) -
             commands.append(said)
         else:
             problems.append(said)
+    if greeted and not commands and not problems:
+        prose = True  # a greeting and nothing else: something was said, nothing understood
     return Reading(tuple(commands), tuple(problems), prose)
+
+
+def _next_line(lines: list[str], start: int) -> int:
+    """The index of the first non-empty line from ``start`` on (``len(lines)`` if none)."""
+    return next((i for i in range(start, len(lines)) if lines[i].strip()), len(lines))
 
 
 def _is_signature(raw: str) -> bool:
     return raw.strip() == "--" or bool(_SIGNATURE.match(raw.lstrip()))
 
 
+def _is_greeting(raw: str, now: datetime, tz: ZoneInfo) -> bool:
+    """A salutation line ("Hi,", "Hello Maria,", "Hi all -"), which is never a command line."""
+    m = _GREETING.match(" ".join(raw.lower().split()))
+    if m is None or _read_line(raw.strip(), now, tz) is not None:
+        return False
+    names = re.findall(r"[^\W\d_][\w.'’-]*", m.group("names"))
+    return not any(_WORD.match(name.rstrip(".")) for name in names)
+
+
 def _read_line(line: str, now: datetime, tz: ZoneInfo) -> Said | str | None:
     """One line: a command, a problem (why it is malformed), or None when it is no command."""
-    text = " ".join(line.lower().split()).rstrip(".!, ")
+    text = " ".join(line.lower().split()).rstrip(_LINE_END)
     m = _WORD.match(text)
     if not m:
         return None
-    word, args = m.group("word"), m.group("args") or ""
+    word, tail = m.group("word"), m.group("tail")
+    said = _command(line, word, tail.lstrip(_ARGS_FROM), now, tz)
+    if isinstance(said, Said):
+        return said
+    # Not a command as a whole: perhaps a complete command and then a remark. The longest
+    # command wins; the first refusal of a plausible one says why, else the whole line's.
+    why: str | None = None
+    for head, remark, marked in _splits(tail):
+        if not _acceptable(remark, marked):
+            continue
+        attempt = _command(line, word, head.strip(_ARGS_FROM), now, tz)
+        if isinstance(attempt, Said):
+            return attempt
+        why = why or attempt
+    return why or said
+
+
+def _splits(tail: str) -> list[tuple[str, str, bool]]:
+    """Where ``tail`` may split into a command's arguments and a remark: ``(arguments,
+    remark, after a punctuation mark)``, the longest arguments first."""
+    found = [(m.start(), m.end(), True) for m in _REMARK_MARK.finditer(tail)]
+    found += [(m.start(), m.end(), False) for m in _REMARK_SPACE.finditer(tail)]
+    found.sort(key=lambda split: (-split[0], not split[2]))
+    return [(tail[:start], tail[end:], marked) for start, end, marked in found if tail[end:]]
+
+
+def _acceptable(remark: str, marked: bool) -> bool:
+    """A remark that may follow a complete command without changing what it says."""
+    words = remark.split()
+    if not words or remark[0].isdigit() or remark[0] == "#" or remark.endswith("?"):
+        return False
+    first = words[0].strip(".,;:!'’\"")
+    if first in _DOUBT or first.endswith(("n't", "n’t")):
+        return False
+    return marked or first in _COURTESY
+
+
+def _command(line: str, word: str, args: str, now: datetime, tz: ZoneInfo) -> Said | str:
+    """The command ``word`` with exactly ``args``, or why they are wrong."""
     name = COMMANDS[word]
     if name == "link":
         return _link(line, word, args)
@@ -309,8 +423,12 @@ def _date(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     """A date (and time) on the wall clock of ``tz``; None when ``text`` is no date."""
     clock = SNOOZE_HOUR
     year: int | None
-    if m := _ISO.match(text):
-        year, month, day = int(m.group("y")), int(m.group("m")), int(m.group("d"))
+    if m := _ISO.match(text) or _US.match(text):
+        if m.re is _US:  # month/day[/year]; a two-digit year is this century's
+            month, day, written = int(m.group("m")), int(m.group("d")), m.group("y")
+            year = None if written is None else int(written) + (2000 if len(written) == 2 else 0)
+        else:
+            year, month, day = int(m.group("y")), int(m.group("m")), int(m.group("d"))
         if m.group("hh"):
             hour, minute = int(m.group("hh")), int(m.group("mm"))
             if hour > 23 or minute > 59:
