@@ -17,7 +17,7 @@ from typing import Any
 
 from daemon import __version__
 from daemon import config as config_mod
-from daemon.errors import EXIT_BUG, EXIT_OK, CasewatchError, UsageError
+from daemon.errors import EXIT_BUG, EXIT_OK, EXIT_UNHEALTHY, CasewatchError, UsageError
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
 from daemon.policy import candidates, decide, evaluate
@@ -267,7 +267,8 @@ def cmd_due(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         return EXIT_OK
     for a in actions:
         target = a.case or ", ".join(a.cases) or "-"
-        print(f"{a.due_at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}  {a.kind:<20} {target}")
+        stale = "  (stale: listed in a PM's backlog, not mailed alone)" if a.stale else ""
+        print(f"{a.due_at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}  {a.kind:<20} {target}{stale}")
         print(f"    to: {', '.join(a.to) or 'nobody'}" + (f"  cc: {', '.join(a.cc)}" if a.cc else ""))
         print(f"    {a.reason}")
     print(f"{len(actions)} action(s) due at {at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}")
@@ -308,12 +309,21 @@ def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         if upcoming
         else None
     )
+    # Monitoring reads the exit code: 1 while any stage is failing (see the README).
+    code = EXIT_UNHEALTHY if health["failures"] else EXIT_OK
     if args.json:
         print(json.dumps(health, indent=2))
-        return EXIT_OK
+        return code
+    for f in health["failures"]:
+        print(
+            f"FAILING:      {f['kind']}: {f['count']} time(s) in a row since {_local(f['since'], cfg)}; "
+            f"last error: {f['last_error']}"
+        )
     print(f"database:     {health['db']}")
-    print(f"last poll:    {health['last_poll'] or 'never'}")
-    print(f"last ingest:  {health['last_ingest'] or 'never'}")
+    print(f"last cycle:   {_local(health['last_cycle'], cfg)}")
+    read = max((r for r in (health["last_poll"], health["last_ingest"]) if r), default=None)
+    print(f"last read:    {_local(read, cfg)}" + (" (IMAP)" if read and read == health["last_poll"] else ""))
+    print(f"last sent:    {_local(health['last_sent'], cfg)}")
     print(f"messages:     {health['messages']}")
     print(f"quarantined:  {health['quarantined']}")
     print(f"cases:        {health['cases']} ({health['open_cases']} open)")
@@ -327,7 +337,15 @@ def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
         print(f"next due:     {nxt['kind']} {nxt['case'] or ''} at {when:%Y-%m-%d %H:%M %Z}")
     for c in health["cursors"]:
         print(f"folder {c['folder']}: uidvalidity {c['uidvalidity']}, last uid {c['last_uid']}")
-    return EXIT_OK
+    print("health:       " + ("FAILING (exit 1)" if code else "ok"))
+    return code
+
+
+def _local(stamp: str | None, cfg: config_mod.Config) -> str:
+    """A stored UTC stamp in the consortium's time, or "never"."""
+    if not stamp:
+        return "never"
+    return f"{datetime.fromisoformat(stamp).astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}"
 
 
 def cmd_check_config(cfg: config_mod.Config, args: argparse.Namespace) -> int:

@@ -514,7 +514,8 @@ class Config:
     calendar: Calendar = field(default_factory=Calendar)
     support_call: SupportCall = field(default_factory=SupportCall)
     actions: Actions = field(default_factory=Actions)
-    # Where the file was read from; relative paths in the config are relative to cwd.
+    # Where the file was read from (None: the built-in defaults). Relative paths of a file
+    # read are made relative to its folder by ``load`` (see ``PATH_KEYS``).
     path: str | None = None
 
     @property
@@ -848,11 +849,37 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     duration("actions.digest.skip_after", acts.digest.skip_after)
 
 
-def parse(data: Mapping[str, Any], source: str = "config") -> Config:
-    """Build a ``Config`` from a parsed TOML table, or raise ``ConfigError`` with every problem."""
+#: The keys holding a file or folder path, as (section, key). In a config read from a file, a
+#: relative one (a default one too) is relative to the folder of that file, not to the working
+#: directory; an absolute one, or one starting with ``~``, is used as is.
+PATH_KEYS = (("state", "db"), ("outbound", "folder"), ("sending", "templates"), ("daemon", "metrics_file"))
+
+
+def relative_to(cfg: Config, base: Path) -> Config:
+    """``cfg`` with each relative path of ``PATH_KEYS`` joined to ``base`` ("" stays "")."""
+    for section, key in PATH_KEYS:
+        table = getattr(cfg, section)
+        value: str = getattr(table, key)
+        if not value:
+            continue
+        path = Path(os.path.expanduser(value))
+        if not path.is_absolute():
+            path = base / path
+        if str(path) != value:
+            cfg = dataclasses.replace(cfg, **{section: dataclasses.replace(table, **{key: str(path)})})
+    return cfg
+
+
+def parse(data: Mapping[str, Any], source: str = "config", base: Path | None = None) -> Config:
+    """Build a ``Config`` from a parsed TOML table, or raise ``ConfigError`` with every problem.
+
+    With ``base`` (the folder of the file read), relative paths are made relative to it.
+    """
     problems: list[Problem] = []
     cfg = _build(Config, dict(data), "", problems)
     if cfg is not None:
+        if base is not None:
+            cfg = relative_to(cfg, base)
         _validate(cfg, problems)
         _validate_policy(cfg, problems)
     if problems:
@@ -863,7 +890,9 @@ def parse(data: Mapping[str, Any], source: str = "config") -> Config:
 def load(path: str | None = None) -> Config:
     """Read the config named by ``path``, ``$CASEWATCH_CONFIG`` or ``./config.toml``.
 
-    With none given and no ``./config.toml``, the built-in defaults are used.
+    Relative paths in it are relative to its folder (``PATH_KEYS``). With none given and no
+    ``./config.toml``, the built-in defaults are used, their paths relative to the working
+    directory.
     """
     explicit = path or os.environ.get(ENV_VAR)
     chosen = Path(explicit or DEFAULT_PATH)
@@ -881,7 +910,7 @@ def load(path: str | None = None) -> Config:
         raise ConfigError([Problem("(file)", f"not valid TOML: {exc}")], str(chosen)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {chosen}: {exc}") from None
-    cfg = parse(data, str(chosen))
+    cfg = parse(data, str(chosen), base=chosen.parent)
     return dataclasses.replace(cfg, path=str(chosen))
 
 

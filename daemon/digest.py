@@ -16,7 +16,9 @@ Sections (each a list; an empty one is left out of the mail):
 ``response``     vendor response time in business hours: this week, the trailing 12 weeks, and
                  the weekly medians as a trend;
 ``institutions`` open cases per institution; ``ages``: open cases by age;
-``snoozed`` / ``muted``  cases whose reminders are held.
+``snoozed`` / ``muted``  cases whose reminders are held;
+``unread_since`` when the mailbox could not be read (in words; "" when it could): the digest
+                 then opens with that, and never calls the week quiet.
 """
 
 from __future__ import annotations
@@ -81,7 +83,10 @@ def digest(
     actions: Sequence[Action],
     period_end: datetime,
     config: Config,
+    unread_since: datetime | None = None,
 ) -> dict[str, Any]:
+    """``unread_since``: since when casewatch has failed to read the mailbox, as the digest is
+    written (None: it reads it)."""
     calendar = BusinessCalendar.of(config)
     start = period_end - WEEK
     mine = [c for c in ctxs if c.route.area in pm.areas and c.case.source == "vendor"]
@@ -211,11 +216,13 @@ def digest(
     ]
 
     busy = needs_you or clusters or escalations or auto_close or new or closed or snoozed or muted
+    late = any(x["step"] != "vendor's turn, on time" for x in ladder)
     return {
         "pm": {"name": pm.name, "email": pm.email, "areas": list(pm.areas)},
         "period": {"start": when(start, calendar), "end": when(period_end, calendar)},
         "open_count": len(open_cases),
-        "quiet": not busy and not any(x["step"] != "vendor's turn, on time" for x in ladder),
+        "unread_since": when(unread_since, calendar) if unread_since else "",
+        "quiet": not (unread_since or busy or late),
         "needs_you": needs_you,
         "clusters": clusters,
         "escalations": escalations,
@@ -235,8 +242,8 @@ def digest(
 class Weekly:
     """The digests of one snapshot: the engine runs once per week's end, however many PMs."""
 
-    def __init__(self, snapshot: Snapshot, config: Config) -> None:
-        self.snapshot, self.config = snapshot, config
+    def __init__(self, snapshot: Snapshot, config: Config, unread_since: datetime | None = None) -> None:
+        self.snapshot, self.config, self.unread_since = snapshot, config, unread_since
         self._weeks: dict[datetime, tuple[list[Context], list[Action]]] = {}
 
     def for_pm(self, pm: ProgramManager, period_end: datetime) -> dict[str, Any]:
@@ -244,7 +251,7 @@ class Weekly:
         if period_end not in self._weeks:
             self._weeks[period_end] = candidates(self.snapshot, period_end, self.config)
         ctxs, actions = self._weeks[period_end]
-        return digest(pm, ctxs, actions, period_end, self.config)
+        return digest(pm, ctxs, actions, period_end, self.config, self.unread_since)
 
 
 def for_pm(pm: ProgramManager, snapshot: Snapshot, period_end: datetime, config: Config) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 EXIT_OK = 0
+EXIT_UNHEALTHY = 1  # `casewatch status`: a stage (imap, smtp, decide, store) is failing
 EXIT_USER = 2
 EXIT_RUNTIME = 3
 EXIT_BUG = 4

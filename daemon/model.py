@@ -52,6 +52,9 @@ ACTION_KINDS = (
     "handover",
     "digest",
 )
+#: Kinds no rule produces: ``backlog`` summarizes, per PM, actions too old to send one by one.
+SUMMARY_KINDS = ("backlog",)
+MESSAGE_KINDS = (*ACTION_KINDS, *SUMMARY_KINDS)
 STATES = ("open", "pending_customer", "closed", "unknown")
 
 
@@ -251,6 +254,7 @@ class Action:
     basis: Basis | None = None
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
     urgent: bool = False  # about a case on the 24x7 clock: sent outside working hours too
+    stale: bool = False  # due more than ``[sending] stale_after`` ago: summarized, not mailed alone
 
     @property
     def all_marks(self) -> tuple[str, ...]:
@@ -267,4 +271,5 @@ class Action:
             "cases": list(self.cases) if self.cases else ([self.case] if self.case else []),
             "area": self.area,
             "key": self.key,
+            "stale": self.stale,
         }

@@ -21,15 +21,14 @@ GOOD_DESCRIPTION = (
     "We tried re-running the job; no change."
 )
 
-CONFIG = parse(
-    {
-        "program_managers": [
-            {"name": "Maria Lopez", "email": "mlopez@orbiscascade.org", "areas": ["fulfillment"]},
-            {"name": "Sam Reyes", "email": "sreyes@orbiscascade.org", "areas": ["systems"]},
-        ],
-        "support_call": {"coordinator": "coordinator@orbiscascade.org"},
-    }
-)
+RAW_CONFIG: dict[str, Any] = {
+    "program_managers": [
+        {"name": "Maria Lopez", "email": "mlopez@orbiscascade.org", "areas": ["fulfillment"]},
+        {"name": "Sam Reyes", "email": "sreyes@orbiscascade.org", "areas": ["systems"]},
+    ],
+    "support_call": {"coordinator": "coordinator@orbiscascade.org"},
+}
+CONFIG = parse(RAW_CONFIG)
 
 
 def t(local: str) -> datetime:
@@ -65,12 +64,18 @@ def opened(
     return ev("case_opened", at, case=case, **{k: v for k, v in fields.items() if v is not None})
 
 
-def snapshot(events: Iterable[Event], links: Iterable[Link] = (), sent: Iterable[str] = ()) -> Snapshot:
+def snapshot(
+    events: Iterable[Event],
+    links: Iterable[Link] = (),
+    sent: Iterable[str] = (),
+    summarized: Iterable[str] = (),
+) -> Snapshot:
+    """``summarized``: keys a backlog message used up (they are in ``sent`` too)."""
     by_case: dict[str, list[Event]] = {}
     for e in sorted(events, key=lambda e: e.at):
         by_case.setdefault(e.case, []).append(e)
     files = tuple(CaseFile(n, tuple(evs)) for n, evs in sorted(by_case.items()))
-    return Snapshot(files, tuple(links), frozenset(sent))
+    return Snapshot(files, tuple(links), frozenset(sent) | frozenset(summarized), frozenset(summarized))
 
 
 def due(
@@ -80,9 +85,10 @@ def due(
     links: Iterable[Link] = (),
     sent: Iterable[str] = (),
     kinds: Iterable[str] | None = None,
+    summarized: Iterable[str] = (),
 ) -> list[Action]:
     """The actions due at local time ``at`` (only the given kinds, when given)."""
-    actions = decide(snapshot(events, links, sent), t(at), config)
+    actions = decide(snapshot(events, links, sent, summarized), t(at), config)
     wanted = set(kinds) if kinds is not None else None
     return [a for a in actions if wanted is None or a.kind in wanted]
 

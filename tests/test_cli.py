@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,35 @@ def test_status_counts(cfg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     health = json.loads(capsys.readouterr().out)
     assert (health["messages"], health["quarantined"], health["cases"]) == (1, 1, 1)
     assert health["last_ingest"] is not None
+
+
+def _casewatch(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """casewatch run as its own process, in folder ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "daemon", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+        env={k: v for k, v in os.environ.items() if k != "CASEWATCH_CONFIG"},
+    )
+
+
+def test_a_relative_database_path_is_found_from_another_folder(tmp_path: Path) -> None:
+    etc = tmp_path / "etc" / "casewatch"
+    etc.mkdir(parents=True)
+    config = etc / "config.toml"
+    config.write_text('[state]\ndb = "state/casewatch.db"\n', encoding="utf-8")
+    (tmp_path / "m.eml").write_bytes(mailmaker.created())
+    ingested = _casewatch("--config", str(config), "ingest", str(tmp_path / "m.eml"), cwd=etc)
+    assert ingested.returncode == 0, ingested.stderr
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+
+    listed = _casewatch("--config", str(config), "cases", "--json", cwd=elsewhere)
+
+    assert listed.returncode == 0, listed.stderr
+    assert [c["case"] for c in json.loads(listed.stdout)] == ["10712345"]
+    assert (etc / "state" / "casewatch.db").is_file()
+    assert list(elsewhere.iterdir()) == []

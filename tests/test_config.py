@@ -162,9 +162,11 @@ def test_example_config_parses_with_the_alliance_values() -> None:
     cfg = load(str(EXAMPLE))
 
     assert cfg.consortium == config.Consortium("Orbis Cascade Alliance", "America/Los_Angeles")
-    assert cfg.state.db == "state/casewatch.db"
+    assert cfg.state.db == str(EXAMPLE.parent / "state" / "casewatch.db")
     assert cfg.outbound == config.Outbound(
-        from_address="casewatch@orbiscascade.org", transport="file", folder="state/outbox"
+        from_address="casewatch@orbiscascade.org",
+        transport="file",
+        folder=str(EXAMPLE.parent / "state" / "outbox"),
     )
     assert [(i.code, i.domains) for i in cfg.institutions] == [
         ("WWU", ("wwu.edu",)),
@@ -232,7 +234,7 @@ def test_example_uncommented_defaults_are_the_real_defaults(tmp_path: Path) -> N
 
     for section in COMMENTED_SECTIONS:
         assert getattr(cfg, section) == getattr(defaults, section), section
-    as_commented = load(str(EXAMPLE))
+    as_commented = load(str(write(tmp_path, text, "as-commented.toml")))
     assert dataclasses.replace(cfg, path=None) == dataclasses.replace(as_commented, path=None)
 
 
@@ -284,7 +286,7 @@ def test_file_with_only_the_contract_keys_is_valid(tmp_path: Path) -> None:
     cfg = load(str(write(tmp_path, CONTRACT_KEYS)))
 
     assert cfg.consortium.timezone == "America/Los_Angeles"
-    assert cfg.state.db == "state/casewatch.db"
+    assert cfg.state.db == str(tmp_path / "state" / "casewatch.db")
     assert cfg.institutions == (config.Institution("WWU", "Western Washington University", ("wwu.edu",)),)
     assert cfg.program_managers == (
         config.ProgramManager("Maria Lopez", "mlopez@orbiscascade.org", ("fulfillment",)),
@@ -302,7 +304,7 @@ def test_contract_keys_without_outbound_are_valid_and_default_to_the_file_transp
     cfg = load(str(write(tmp_path, text)))
 
     assert cfg.outbound == config.Outbound(
-        from_address="casewatch@orbiscascade.org", transport="file", folder="state/outbox"
+        from_address="casewatch@orbiscascade.org", transport="file", folder=str(tmp_path / "state" / "outbox")
     )
 
 
@@ -311,7 +313,11 @@ def test_empty_file_is_valid_and_gives_the_defaults(tmp_path: Path) -> None:
 
     cfg = load(str(path))
 
-    assert cfg == Config(path=str(path))
+    assert cfg == Config(
+        path=str(path),
+        state=config.State(db=str(tmp_path / "state" / "casewatch.db")),
+        outbound=config.Outbound(folder=str(tmp_path / "state" / "outbox")),
+    )
 
 
 def test_no_config_toml_in_the_working_directory_gives_the_defaults(
@@ -338,7 +344,7 @@ def test_config_from_the_environment_variable_is_read(
     monkeypatch.setenv(config.ENV_VAR, str(path))
     monkeypatch.chdir(tmp_path)
 
-    assert load().state.db == "from-env.db"
+    assert load().state.db == str(tmp_path / "from-env.db")
 
 
 def test_explicit_missing_path_is_a_usage_error(tmp_path: Path) -> None:
@@ -610,30 +616,24 @@ def test_failing_secret_command_is_a_config_error_naming_the_key(command: str) -
 
 
 def test_a_config_in_a_folder_this_user_may_not_enter_is_a_usage_error(tmp_path, monkeypatch) -> None:
-    import os
+    """As root, casewatch runs as nobody (root enters any folder), from a copy nobody can read."""
     import subprocess
-    import sys
 
+    from unprivileged import casewatch
+
+    command, env = casewatch()
     locked = tmp_path / "locked"
     locked.mkdir()
     (locked / "config.toml").write_text("[state]\n")
     locked.chmod(0o000)
     try:
-        if os.geteuid() == 0:
-            import shutil
-
-            setpriv = shutil.which("setpriv")
-            if setpriv is None:
-                pytest.skip("running as root without setpriv")
-            cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-        else:
-            cmd = []
         done = subprocess.run(
-            [*cmd, sys.executable, "-m", "daemon", "--config", str(locked / "config.toml"), "check-config"],
+            [*command, "--config", str(locked / "config.toml"), "check-config"],
             capture_output=True,
             timeout=60,
             check=False,
             cwd="/",
+            env=env,
         )
     finally:
         locked.chmod(0o755)
@@ -668,3 +668,78 @@ def test_stale_after_and_digest_skip_after_must_be_durations(tmp_path: Path) -> 
 
     assert keys_of(problems) == ["sending.stale_after", "actions.digest.skip_after"]
     assert all("not a duration" in p.message for p in problems)
+
+
+# --------------------------------------------------------------------------- paths relative to the file
+
+
+def test_relative_paths_are_relative_to_the_folder_of_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc = tmp_path / "etc"
+    (etc / "site-templates").mkdir(parents=True)
+    path = write(
+        etc,
+        '[state]\ndb = "state/cw.db"\n[outbound]\nfolder = "out"\n'
+        '[sending]\ntemplates = "site-templates"\n[daemon]\nmetrics_file = "../metrics/casewatch.prom"\n',
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    cfg = load(str(path))
+
+    assert cfg.state.db == str(etc / "state" / "cw.db")
+    assert cfg.outbound.folder == str(etc / "out")
+    assert cfg.sending.templates == str(etc / "site-templates")
+    assert cfg.daemon.metrics_file == str(etc / ".." / "metrics" / "casewatch.prom")
+
+
+def test_every_path_key_is_made_relative_to_the_config_file() -> None:
+    """A path key added to a section must be listed in PATH_KEYS, or it would stay relative to cwd."""
+    defaults = Config()
+    path_like = {
+        (section.name, f.name)
+        for section in dataclasses.fields(Config)
+        if dataclasses.is_dataclass(getattr(defaults, section.name))
+        for f in dataclasses.fields(getattr(defaults, section.name))
+        if f.name in ("db", "folder", "templates") or f.name.endswith(("_file", "_dir", "_path"))
+    }
+
+    assert path_like == set(config.PATH_KEYS)
+
+
+def test_absolute_and_empty_paths_are_used_as_written(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    path = write(
+        tmp_path / "etc",
+        f'[state]\ndb = "{(tmp_path / "var" / "cw.db").as_posix()}"\n[outbound]\nfolder = "/srv/outbox"\n'
+        '[sending]\ntemplates = ""\n',
+    )
+
+    cfg = load(str(path))
+
+    assert cfg.state.db == str(tmp_path / "var" / "cw.db")
+    assert cfg.outbound.folder == "/srv/outbox"
+    assert cfg.sending.templates == ""
+    assert cfg.daemon.metrics_file == ""
+
+
+def test_a_templates_folder_beside_the_config_file_is_found_from_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "etc" / "templates").mkdir(parents=True)
+    path = write(tmp_path / "etc", '[sending]\ntemplates = "templates"\n')
+    monkeypatch.chdir(tmp_path)
+
+    assert load(str(path)).sending.templates == str(tmp_path / "etc" / "templates")
+
+
+def test_without_a_config_file_the_default_paths_stay_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    cfg = load()
+
+    assert (cfg.path, cfg.state.db, cfg.outbound.folder) == (None, "state/casewatch.db", "state/outbox")

@@ -216,8 +216,8 @@ def test_poll_once_at_an_instant_says_what_is_due_then(env):
     code, out, _ = run("poll", "--once", "--at", "2026-09-16T10:00")
     assert code == 0
     assert "nothing to read" in out
-    # request_update and the digest of Monday 2026-09-14 08:00 for the one PM.
-    assert "2 action(s) due at 2026-09-16 10:00 PDT" in out
+    # request_update; the digest of Monday 2026-09-14 08:00 is two days late: skipped, never sent late.
+    assert "1 action(s) due at 2026-09-16 10:00 PDT" in out
     _, out, _ = run("poll", "--once", "--at", "2026-09-14T09:00")
     assert "1 action(s) due" in out  # only the digest: the case opens at 10:00
 
@@ -228,6 +228,52 @@ def test_status_shows_what_is_due_and_what_comes_next(env):
     code, out, _ = run("status", "--at", "2026-09-16T10:00", "--json")
     assert code == 0
     health = json.loads(out)
-    assert health["due_now"] == 2  # request_update, and the digest of Monday 08:00
+    assert health["due_now"] == 1  # request_update (Monday 08:00's digest is skipped, two days late)
     # Next: the agenda of the call of Wednesday 2026-10-07, seven days before it.
     assert health["next_due"] == {"kind": "agenda", "case": None, "due_at": "2026-09-30T10:00:00-07:00"}
+
+
+def test_due_json_marks_actions_too_old_to_mail_and_lists_each_pms_backlog(env):
+    store, run, _ = env
+    store(opened("2026-09-14 10:00"))
+    # The update request fell due Wed 2026-09-16 10:00; on 2026-09-24 it is over 7 days old.
+    _, fresh, _ = run("due", "--at", "2026-09-23T10:00", "--json")
+    _, old, _ = run("due", "--at", "2026-09-23T10:01", "--json")
+    [update] = [a for a in json.loads(fresh) if a["kind"] == "request_update"]
+    assert update["stale"] is False
+    assert [a["kind"] for a in json.loads(fresh)] == ["request_update"]
+    listed = json.loads(old)
+    [update] = [a for a in listed if a["kind"] == "request_update"]
+    assert update["stale"] is True
+    [summary] = [a for a in listed if a["kind"] == "backlog"]
+    assert summary["to"] == ["mlopez@orbiscascade.org"]
+    assert summary["stale"] is False
+
+
+def test_status_says_what_is_failing_and_exits_1(env):
+    _, run, config = env
+    with Store(config.parent / "cw.db") as s, s.transaction():
+        for _ in range(3):
+            s.failed("decide", "KeyError: 'x'", datetime.fromisoformat("2026-09-16T10:00:00-07:00"))
+    code, out, _ = run("status", "--at", "2026-09-16T10:00")
+    assert code == 1
+    failing = "FAILING:      decide: 3 time(s) in a row since 2026-09-16 10:00 PDT; last error: KeyError: 'x'"
+    assert failing in out
+    assert out.rstrip().endswith("health:       FAILING (exit 1)")
+    code, out, _ = run("status", "--at", "2026-09-16T10:00", "--json")
+    assert code == 1
+    assert [f["kind"] for f in json.loads(out)["failures"]] == ["decide"]
+
+
+def test_status_of_a_healthy_store_exits_0_and_shows_the_last_read_and_send(env):
+    _, run, config = env
+    with Store(config.parent / "cw.db") as s, s.transaction():
+        s.mark_run("poll", "read 3")  # mail came in over IMAP (not `casewatch ingest`)
+    code, out, _ = run("status", "--at", "2026-09-16T10:00")
+    assert code == 0
+    assert "FAILING" not in out
+    [read] = [line for line in out.splitlines() if line.startswith("last read:")]
+    assert read.endswith("(IMAP)")
+    assert "never" not in read
+    assert "last sent:    never" in out
+    assert out.rstrip().endswith("health:       ok")

@@ -10,7 +10,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from policytools import CASE, CONFIG, ev, kinds, opened, t
+from policytools import CASE, CONFIG, RAW_CONFIG, ev, kinds, opened, t
 from policytools import due as due_at_time
 
 from daemon.config import parse
@@ -627,11 +627,25 @@ def test_coordinator_contact_inside_the_last_week_only():
     assert c.data["coordinator"] == "coordinator@orbiscascade.org"
 
 
+AGENDA_SENT = ["agenda:2026-12-02"]
+
+
 def test_post_call_followup_the_day_after():
-    assert due([NOV, FLAG_LATE], "2026-12-03 09:59", kinds=["post_call_followup"]) == []
-    [f] = due([NOV, FLAG_LATE], "2026-12-03 10:00", kinds=["post_call_followup"])
+    followup = ["post_call_followup"]
+    assert due([NOV, FLAG_LATE], "2026-12-03 09:59", kinds=followup, sent=AGENDA_SENT) == []
+    [f] = due([NOV, FLAG_LATE], "2026-12-03 10:00", kinds=followup, sent=AGENDA_SENT)
     assert f.key == f"post_call_followup:{CASE}:2026-12-02"
     assert (f.to, f.cc) == (("mlopez@orbiscascade.org",), ("jdoe@wwu.edu",))
+
+
+def test_no_post_call_followup_for_a_call_whose_agenda_never_went_out():
+    # A first run on 2026-12-03 over an old mailbox: the agenda for the call of 2026-12-02 was
+    # never mailed, or only listed in a backlog message.
+    followup = ["post_call_followup"]
+    assert due([NOV, FLAG_LATE], "2026-12-03 10:00", kinds=followup) == []
+    assert due([NOV, FLAG_LATE], "2026-12-03 10:00", kinds=followup, summarized=AGENDA_SENT) == []
+    agenda_off = parse({**RAW_CONFIG, "actions": {"agenda": {"enabled": False}}})
+    assert kinds(due([NOV, FLAG_LATE], "2026-12-03 10:00", config=agenda_off, kinds=followup)) == followup
 
 
 def test_a_case_needing_a_pm_is_on_the_agenda_without_a_flag():
@@ -641,11 +655,29 @@ def test_a_case_needing_a_pm_is_on_the_agenda_without_a_flag():
 
 
 def test_weekly_digest_per_pm_monday_morning():
-    assert due([], "2026-11-30 07:59", kinds=["digest"]) != []  # last week's, not yet sent
+    assert due([], "2026-11-24 07:59", kinds=["digest"]) != []  # Monday's, less than a day late
+    assert due([], "2026-11-30 07:59", kinds=["digest"]) == []  # a slot missed by a week: skipped
     got = due([], "2026-11-30 08:00", kinds=["digest"])
     assert sorted(a.to[0] for a in got) == ["mlopez@orbiscascade.org", "sreyes@orbiscascade.org"]
     assert {a.key.rsplit(":", 1)[1] for a in got} == {"2026-11-30"}
     assert due([], "2026-12-01 10:00", kinds=["digest"], sent=[a.key for a in got]) == []
+
+
+def test_a_missed_digest_slot_is_skipped_not_sent_late():
+    # Monday 2026-11-23 08:00 was the slot: on Thursday (a first run, or after an outage) no digest.
+    assert due([], "2026-11-24 08:01", kinds=["digest"]) == []
+    assert due([], "2026-11-26 10:00", kinds=["digest"]) == []
+    late_ok = parse({**RAW_CONFIG, "actions": {"digest": {"skip_after": "4 days"}}})
+    assert len(due([], "2026-11-26 10:00", config=late_ok, kinds=["digest"])) == 2
+
+
+def test_a_digest_slot_on_a_holiday_moves_to_the_next_working_morning():
+    # Monday 2027-01-18 is Martin Luther King Jr. Day: the digest comes Tuesday at 08:00.
+    assert due([], "2027-01-18 09:00", kinds=["digest"]) == []
+    assert due([], "2027-01-19 07:59", kinds=["digest"]) == []
+    got = due([], "2027-01-19 08:00", kinds=["digest"])
+    assert {a.key.rsplit(":", 1)[1] for a in got} == {"2027-01-19"}
+    assert {a.due_at for a in got} == {t("2027-01-19 08:00")}
 
 
 # --------------------------------------------------------------------------- every action kind

@@ -15,7 +15,7 @@ from policytools import CASE, CONFIG, ev, opened, snapshot, t
 from policytools import due as due_at
 
 from daemon.digest import for_pm
-from daemon.model import ACTION_KINDS, Action, Event, Link
+from daemon.model import MESSAGE_KINDS, Action, Event, Link
 from daemon.outbound.context import CaseView, build
 from daemon.outbound.render import TEMPLATES, environment, render
 from daemon.policy.engine import contexts
@@ -75,6 +75,8 @@ SCENARIOS: dict[str, tuple[list[Event], str, list[Link]]] = {
         "2026-09-15 10:00",
         [],
     ),
+    # Mailed a month late (a first run over an old mailbox): summarized for the PM.
+    "backlog": ([OPEN], "2026-10-16 10:00", []),
     "digest": (
         [
             opened("2026-10-12 10:00", priority="high"),  # 30 days without a response: stalled
@@ -104,12 +106,16 @@ def context_of(
     return build(action, view, members, t(at), REPLY_TO, CONFIG, data)
 
 
+#: What was sent before a kind's scenario: a follow-up comes only after the call's agenda went out.
+SENT = {"post_call_followup": ["agenda:2026-12-02"]}
+
+
 def sample(kind: str, events: Sequence[Event] | None = None, at: str | None = None) -> dict[str, Any]:
     """The context of the first ``kind`` action the engine gives for the kind's scenario."""
     base_events, base_at, links = SCENARIOS[kind]
     events = base_events if events is None else events
     at = base_at if at is None else at
-    actions = due_at(events, at, links=links, kinds=[kind])
+    actions = due_at(events, at, links=links, kinds=[kind], sent=SENT.get(kind, ()))
     assert actions, f"the scenario gives no {kind} action"
     return context_of(actions[0], events, at, links)
 
@@ -137,10 +143,12 @@ def with_case_title(ctx: dict[str, Any], title: str) -> dict[str, Any]:
     return ctx
 
 
-KINDS = list(ACTION_KINDS)
-CASE_KINDS = [k for k in KINDS if k not in ("widespread", "agenda", "digest")]
+KINDS = list(MESSAGE_KINDS)
+CASE_KINDS = [k for k in KINDS if k not in ("widespread", "agenda", "digest", "backlog")]
 #: The kinds whose body carries a ready-to-paste draft, and those that must not pretend to.
-DRAFT_KINDS = [k for k in KINDS if k not in ("pm_assist", "pm_system_down", "pm_stalled_high", "digest")]
+DRAFT_KINDS = [
+    k for k in KINDS if k not in ("pm_assist", "pm_system_down", "pm_stalled_high", "digest", "backlog")
+]
 DRAFT_BEGIN = "----- draft: "
 DRAFT_END = "----- end of draft -----"
 LEAKS = ("None", "{{", "}}", "{%", "%}", "Undefined")
@@ -157,13 +165,13 @@ def samples() -> dict[str, dict[str, Any]]:
 
 def test_every_action_kind_has_its_three_templates_and_the_wrapper_exists():
     names = {p.name for p in TEMPLATES.iterdir()}
-    for kind in ACTION_KINDS:
+    for kind in MESSAGE_KINDS:
         for suffix in (".subject.txt", ".txt", ".html"):
             assert f"{kind}{suffix}" in names, f"{kind}{suffix} is missing"
     assert {"mail.txt", "mail.html"} <= names
     # reply.*: the confirmation of reply commands (tests/test_replies.py).
     per_kind = {n.split(".", 1)[0] for n in names if not n.startswith(("_", "mail.", "reply.", "."))}
-    assert per_kind == set(ACTION_KINDS), "a template for an unknown action kind"
+    assert per_kind == set(MESSAGE_KINDS), "a template for an unknown action kind"
 
 
 def test_the_samples_come_from_the_engine_with_the_right_case(samples):
@@ -190,7 +198,7 @@ def test_every_kind_renders_text_and_html(samples, kind):
     # Commands are offered on mail about a case (and on what a PM can flag); none on a digest.
     offered = "Reply to this message with one of these commands on the first line:" in r.text
     assert offered == bool(ctx["commands"])
-    assert offered == (kind not in ("agenda", "digest"))
+    assert offered == (kind not in ("agenda", "digest", "backlog"))
     for c in ctx["commands"]:
         assert f"{c['syntax']} — {c['meaning']}" in r.text
         assert c["meaning"] in visible(r.html)
@@ -216,7 +224,7 @@ def test_a_case_is_cited_in_the_subject_and_the_first_line(samples, kind):
     assert CASE in visible(body(ctx, "html")).split(".")[0]
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("digest", "agenda")])
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("digest", "agenda", "backlog")])
 def test_the_first_two_lines_say_what_happened_and_for_how_long(samples, kind):
     ctx = samples[kind]
     clock = ctx["clock"]
@@ -224,6 +232,21 @@ def test_the_first_two_lines_say_what_happened_and_for_how_long(samples, kind):
     head = folded(" ".join(body(ctx).splitlines()[:2]))
     assert clock["since"] in head
     assert clock["elapsed"] in head
+
+
+def test_the_backlog_lists_each_stale_action_once_with_its_case_kind_and_due_time(samples):
+    ctx = samples["backlog"]
+    # The case opened Mon 2026-09-14 10:00: its update request fell due two business days later.
+    assert [(i["kind"], i["case"], i["due_at"]) for i in ctx["items"]] == [
+        ("request_update", CASE, "Wed 2026-09-16 10:00 PDT"),
+    ]
+    head = folded(" ".join(body(ctx).splitlines()[:2]))
+    assert "1 action that fell due more than 7 days ago" in head
+    text, html = body(ctx), visible(body(ctx, "html"))
+    for part in (text, html):
+        assert "request_update" in part
+        assert f"case {CASE}, due Wed 2026-09-16 10:00 PDT (for jdoe@wwu.edu)" in folded(part)
+    assert render([ctx]).subject == "casewatch backlog: 1 action too old to send one by one"
 
 
 def test_the_agenda_opens_with_its_call(samples):

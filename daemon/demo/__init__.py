@@ -18,6 +18,7 @@ written for. The configured database is never touched.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -64,6 +65,11 @@ def config_toml(cfg: Config) -> str:
     def s(value: str) -> str:
         return json.dumps(value)
 
+    def path(value: str) -> str:
+        """A path of the current folder as seen from the config's (relative paths in a config
+        file are relative to its folder)."""
+        return s(value if Path(value).is_absolute() else os.path.relpath(value, DEMO_CONFIG.parent))
+
     lines = [
         "# Written by `casewatch demo`: the demo's config, to explore its database with",
         "#     casewatch --config state/demo/demo.toml cases",
@@ -72,12 +78,12 @@ def config_toml(cfg: Config) -> str:
         f"timezone = {s(cfg.consortium.timezone)}",
         "",
         "[state]",
-        f"db = {s(cfg.state.db)}",
+        f"db = {path(cfg.state.db)}",
         "",
         "[outbound]",
         f"from_address = {s(cfg.outbound.from_address)}",
         'transport = "file"',
-        f"folder = {s(cfg.outbound.folder)}",
+        f"folder = {path(cfg.outbound.folder)}",
         "",
         "[support_call]",
         f"coordinator = {s(cfg.support_call.coordinator)}",

@@ -33,6 +33,9 @@ are strings in the consortium's time zone, e.g. ``"Fri 2026-11-20 10:00 PST"``.
 ``coordinator``        the support-call coordinator's address, else ``""``
 ``escalation_address`` where escalation requests go, else ``""``
 ``digest``             the weekly digest (``daemon/digest.py``) for ``digest``, else ``None``
+``items``              the actions a ``backlog`` summarizes: ``[{"kind", "case", "due_at",
+                       "to", "reason"}]``, oldest first (else ``[]``)
+``stale_after``        ``[sending] stale_after``, e.g. ``"7 days"``
 =====================  ===================================================================
 
 A case is ``{"number", "title", "institution", "institution_name", "owner", "priority"
@@ -248,4 +251,9 @@ def build(
         "coordinator": config.support_call.coordinator,
         "escalation_address": config.vendor.escalation_address,
         "digest": digest,
+        "items": [
+            {**item, "due_at": when(datetime.fromisoformat(item["due_at"]), calendar)}
+            for item in data.get("items", [])
+        ],
+        "stale_after": config.sending.stale_after,
     }

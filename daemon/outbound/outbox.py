@@ -116,7 +116,8 @@ def drafts(
     views = _views(ctxs)
     secret = store.secret(TOKEN_SECRET)
     planned = plan(actions, now, config, store.queued_for)
-    weekly = Weekly(snapshot, config) if snapshot is not None else None  # one engine run for all PMs
+    # One engine run for all PMs; a mailbox that cannot be read is said, never called a quiet week.
+    weekly = Weekly(snapshot, config, store.unread_since()) if snapshot is not None else None
     return [
         draft(p, views, now, secret, store.references(_cases(p.actions)), config, weekly) for p in planned
     ]

@@ -22,7 +22,7 @@ from daemon.outbound.compose import is_vendor
 from daemon.policy.calendar import BusinessCalendar, wall_time
 from daemon.policy.rules import duration
 
-ALONE = frozenset({"digest", "agenda"})
+ALONE = frozenset({"digest", "agenda", "backlog"})
 
 
 @dataclass(frozen=True)

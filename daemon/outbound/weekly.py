@@ -19,6 +19,6 @@ from daemon.store import Store
 
 def render_digest(store: Store, pm: ProgramManager, at: datetime, config: Config) -> Rendered:
     slot = digest_slot(at, config)
-    data = Weekly(store.snapshot(slot), config).for_pm(pm, slot)
+    data = Weekly(store.snapshot(slot), config, store.unread_since()).for_pm(pm, slot)
     ctx = build(digest_action(pm, slot), None, [], slot, config.outbound.from_address, config, data)
     return render([ctx], config.sending.templates)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from daemon.config import Config
-from daemon.policy.calendar import WEEKDAYS, parse_clock, wall_time
+from daemon.policy.calendar import WEEKDAYS, BusinessCalendar, parse_clock, wall_time
 
 
 def call_day(year: int, month: int, config: Config) -> date:
@@ -45,14 +45,22 @@ def calls_around(now: datetime, config: Config) -> tuple[datetime, datetime]:
 
 
 def digest_slot(now: datetime, config: Config) -> datetime:
-    """The latest weekly digest time (e.g. Monday 08:00 local) at or before ``now``."""
-    tz = ZoneInfo(config.consortium.timezone)
+    """The latest weekly digest time (e.g. Monday 08:00 local) at or before ``now``; when that
+    day is a holiday, the next working day's opening instead."""
+    calendar = BusinessCalendar.of(config)
+    tz = calendar.tz
     rule = config.actions.digest
     weekday = WEEKDAYS.index(rule.weekday.lower())
     clock = parse_clock(rule.time)
+
+    def slot_of(day: date) -> datetime:
+        if calendar.holiday(day):
+            return wall_time(calendar.next_business_day(day), calendar.day_start, tz)
+        return wall_time(day, clock, tz)
+
     local = now.astimezone(tz)
     day = local.date() - timedelta(days=(local.weekday() - weekday) % 7)
-    slot = wall_time(day, clock, tz)
+    slot = slot_of(day)
     if slot > now:
-        slot = wall_time(day - timedelta(days=7), clock, tz)
+        slot = slot_of(day - timedelta(days=7))
     return slot

@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from daemon.config import Config, ProgramManager
-from daemon.model import ACTION_KINDS, Action, Basis, Case, Event, Link
+from daemon.model import MESSAGE_KINDS, Action, Basis, Case, Event, Link
+from daemon.policy import backlog
 from daemon.policy import clocks as clocks_mod
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around, digest_slot
@@ -44,6 +45,12 @@ class Snapshot:
     files: tuple[CaseFile, ...]
     links: tuple[Link, ...] = ()
     sent: frozenset[str] = frozenset()
+    # Of ``sent``, the keys a ``backlog`` message used up: handled, but never mailed on their own.
+    summarized: frozenset[str] = frozenset()
+
+    def mailed(self, key: str) -> bool:
+        """Whether the action of ``key`` went out in a message of its own kind."""
+        return key in self.sent and key not in self.summarized
 
 
 def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]:
@@ -76,20 +83,25 @@ def candidates(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[
     calls = _calls(ctxs, actions, now, config)
     actions.extend(agenda(ctxs, calls, now, config))
     actions.extend(coordinator_contact(ctxs, calls, config))
-    actions.extend(post_call_followup(ctxs, calls, config))
+    actions.extend(post_call_followup(ctxs, calls, config, snapshot))
     actions.extend(digests(now, config))
     return ctxs, actions
 
 
 def decide(snapshot: Snapshot, now: datetime, config: Config) -> list[Action]:
-    """The actions due at ``now`` and not yet sent, most urgent first."""
-    return evaluate(snapshot, now, config)[1]
+    """The actions due at ``now`` and not yet sent, most urgent first; stale ones marked, each
+    PM's ``backlog`` summary of them after (what ``casewatch due`` lists)."""
+    ctxs, actions = candidates(snapshot, now, config)
+    due = due_among(ctxs, actions, snapshot.sent, now)
+    summaries = [a for a in backlog.summarize(due, now, config) if a.kind == "backlog"]
+    return backlog.marked(due, now, config) + summaries
 
 
 def evaluate(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[Context], list[Action]]:
-    """``decide``, with each case's context (what the mail about it is written from)."""
+    """What a cycle mails at ``now``, with each case's context (what the mail is written from):
+    the due actions, except that stale ones travel in one ``backlog`` action per PM."""
     ctxs, actions = candidates(snapshot, now, config)
-    return ctxs, due_among(ctxs, actions, snapshot.sent, now)
+    return ctxs, backlog.summarize(due_among(ctxs, actions, snapshot.sent, now), now, config)
 
 
 def due_among(
@@ -109,7 +121,7 @@ def due_among(
 
 
 def sort_key(a: Action) -> tuple[datetime, int, str]:
-    return (a.due_at, ACTION_KINDS.index(a.kind), a.case or "")
+    return (a.due_at, MESSAGE_KINDS.index(a.kind), a.case or "")
 
 
 def _matches(command: clocks_mod.Command, action: Action) -> bool:
@@ -281,12 +293,16 @@ def agenda(ctxs: Sequence[Context], calls: Calls, now: datetime, config: Config)
             due,
             f"The Alliance / Ex Libris support call is on {when(calls.following, calendar)}. "
             f"{listed}{nobody}",
-            f"agenda:{calls.following.date().isoformat()}",
+            agenda_key(calls.following),
             cases=tuple(on_agenda),
             basis=Basis("support call", calls.following, "the next support call", rule.before, before=True),
             data={"call_at": calls.following.isoformat()},
         )
     ]
+
+
+def agenda_key(call: datetime) -> str:
+    return f"agenda:{call.date().isoformat()}"
 
 
 def coordinator_contact(ctxs: Sequence[Context], calls: Calls, config: Config) -> list[Action]:
@@ -326,10 +342,15 @@ def coordinator_contact(ctxs: Sequence[Context], calls: Calls, config: Config) -
     return out
 
 
-def post_call_followup(ctxs: Sequence[Context], calls: Calls, config: Config) -> list[Action]:
-    """The day after the call: the PM tells each discussed case's owner what came of it."""
+def post_call_followup(
+    ctxs: Sequence[Context], calls: Calls, config: Config, snapshot: Snapshot
+) -> list[Action]:
+    """The day after the call: the PM tells each discussed case's owner what came of it; only
+    for a call whose agenda went out (never after a first run that found the call past)."""
     rule = config.actions.post_call_followup
     if not rule.enabled:
+        return []
+    if config.actions.agenda.enabled and not snapshot.mailed(agenda_key(calls.previous)):
         return []
     calendar = BusinessCalendar.of(config)
     by_number = {ctx.number: ctx for ctx in ctxs}
@@ -375,9 +396,13 @@ def digest_action(pm: ProgramManager, slot: datetime) -> Action:
 
 
 def digests(now: datetime, config: Config) -> list[Action]:
-    """Every PM's weekly digest, due at the weekly slot (Monday 08:00 by default)."""
-    if not config.actions.digest.enabled:
+    """Every PM's weekly digest, due at the weekly slot (Monday 08:00 by default); a slot missed
+    by more than ``skip_after`` (a day) is skipped, never sent late."""
+    rule = config.actions.digest
+    if not rule.enabled:
         return []
     slot = digest_slot(now, config)
+    if now > BusinessCalendar.of(config).add(slot, duration(rule.skip_after)):
+        return []
     # A PM with no area has no cases to digest.
     return [digest_action(pm, slot) for pm in config.program_managers if pm.areas]

@@ -330,12 +330,21 @@ class Store:
             )
             for n, evs in grouped.items()
         )
-        return Snapshot(files, tuple(links), frozenset(self.sent_keys(until)))
+        sent = self.sent_kinds(until)
+        summarized = frozenset(
+            k for k, kind in sent.items() if kind == "backlog" and not k.startswith("backlog")
+        )
+        return Snapshot(files, tuple(links), frozenset(sent), summarized)
 
     def sent_keys(self, until: datetime | None = None) -> list[str]:
+        return list(self.sent_kinds(until))
+
+    def sent_kinds(self, until: datetime | None = None) -> dict[str, str]:
+        """The keys used up by queued messages (at or before ``until``), each with the kind of the
+        action that used it (``backlog`` for the actions a backlog summary handled)."""
         if until is None:
-            return [r[0] for r in self.conn.execute("SELECT key FROM sent")]
-        return [r[0] for r in self.conn.execute("SELECT key FROM sent WHERE at <= ?", (_iso(until),))]
+            return dict(self.conn.execute("SELECT key, kind FROM sent").fetchall())
+        return dict(self.conn.execute("SELECT key, kind FROM sent WHERE at <= ?", (_iso(until),)).fetchall())
 
     def case(self, number: str) -> Case | None:
         row = self.conn.execute(
@@ -570,6 +579,11 @@ class Store:
             return None
         return {"kind": kind, "count": row[0], "since": row[1], "last_error": row[2], "alerted": bool(row[3])}
 
+    def unread_since(self) -> datetime | None:
+        """Since when reading the mailbox fails (the first of the failures in a row), else None."""
+        row = self.failure("imap")
+        return datetime.fromisoformat(row["since"]) if row else None
+
     def mark_alerted(self, kind: str) -> None:
         self.conn.execute("UPDATE failures SET alerted = 1 WHERE kind = ?", (kind,))
 
@@ -626,6 +640,7 @@ class Store:
             "last_cycle": runs.get("cycle", (None, ""))[0],
             "last_poll": runs.get("poll", (None, ""))[0],
             "last_ingest": runs.get("ingest", (None, ""))[0],
+            "last_sent": one("SELECT max(sent_at) FROM outbox WHERE status = 'sent'")[0],
             "cursors": [
                 {"folder": r[0], "uidvalidity": r[1], "last_uid": r[2], "at": r[3]}
                 for r in self.conn.execute("SELECT folder, uidvalidity, last_uid, updated_at FROM cursors")
