@@ -84,7 +84,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--at", metavar="ISO8601", help="count what is due as of that instant (default: now)")
     s.add_argument("--json", action="store_true", help="print JSON")
 
-    sub.add_parser("check-config", help="validate the config; report every problem at once")
+    sub.add_parser(
+        "check-config",
+        help="validate the config, render every template once, check the state folder is writable; "
+        "report every problem at once",
+    )
+    s = sub.add_parser("init", help="write the commented example config to start from (never overwrites)")
+    s.add_argument(
+        "path",
+        nargs="?",
+        default=config_mod.DEFAULT_PATH,
+        metavar="PATH",
+        help="where (default: ./config.toml)",
+    )
     sub.add_parser("demo", help="the embedded default: a generated ten-week story played through the daemon")
     return p
 
@@ -349,7 +361,22 @@ def _local(stamp: str | None, cfg: config_mod.Config) -> str:
 
 
 def cmd_check_config(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from daemon import preflight
+
+    checked = preflight.check(cfg)
     print(f"config ok: {cfg.path or 'built-in defaults'}")
+    for line in checked:
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def cmd_init(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from daemon import preflight
+
+    path = preflight.init(Path(args.path))
+    print(f"wrote {path}: edit it, then check it with `casewatch --config {path} check-config`")
     return EXIT_OK
 
 
@@ -371,6 +398,7 @@ COMMANDS = {
     "explain": cmd_explain,
     "status": cmd_status,
     "check-config": cmd_check_config,
+    "init": cmd_init,
     "demo": cmd_demo,
 }
 
@@ -392,7 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     _logging(args.verbose)
     try:
-        cfg = config_mod.load(args.config)
+        # `init` makes the config: it reads none (a broken ./config.toml must not stop it).
+        cfg = config_mod.Config() if args.command == "init" else config_mod.load(args.config)
         return COMMANDS[args.command](cfg, args)
     except CasewatchError as exc:
         print(f"casewatch: {exc}", file=sys.stderr)

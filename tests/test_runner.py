@@ -319,12 +319,15 @@ def test_a_read_only_database_is_a_clear_error_and_stays_intact():
     tmp_path = Path(tempfile.mkdtemp(prefix="casewatch-ro-"))  # pytest's tmp_path is 0700
     tmp_path.chmod(0o755)
     try:
-        _read_only_database(tmp_path, shutil.which("setpriv"))
+        _read_only_database(tmp_path)
     finally:
         shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def _read_only_database(tmp_path: Path, setpriv: str | None) -> None:
+def _read_only_database(tmp_path: Path) -> None:
+    from unprivileged import casewatch
+
+    command, env = casewatch()  # as root: as nobody, from a copy of casewatch nobody can read
     db = tmp_path / "state" / "cw.db"
     with Store(db) as store, store.transaction():
         store.mark_run("setup")
@@ -336,13 +339,9 @@ def _read_only_database(tmp_path: Path, setpriv: str | None) -> None:
     for path in db.parent.iterdir():
         path.chmod(0o444)
     db.parent.chmod(0o555)
-    argv = [sys.executable, "-m", "daemon", "--config", str(config), "ingest", str(config)]
-    if os.geteuid() == 0:
-        if setpriv is None:
-            pytest.skip("running as root without setpriv to drop privileges")
-        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    argv = [*command, "--config", str(config), "ingest", str(config)]
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=60, check=False, cwd=tmp_path)
+        done = subprocess.run(argv, capture_output=True, timeout=60, check=False, cwd=tmp_path, env=env)
     finally:
         db.parent.chmod(0o755)
         for path in db.parent.iterdir():

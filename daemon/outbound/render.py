@@ -1,7 +1,9 @@
 """Rendering: an action's context through its templates into a subject, a text and an HTML part.
 
-Templates live in ``templates/`` (beside the package); a site folder named by ``[sending]
-templates`` overrides any of them by name. Per kind there are three: ``<kind>.subject.txt``
+The built-in templates ship inside the package (``daemon/templates``: in a checkout, a link to the
+top-level ``templates/`` folder, which is the one to edit) and are read with ``importlib.resources``,
+so a wheel or any other install has them; a site folder named by ``[sending] templates``
+overrides any of them by name. Per kind there are three: ``<kind>.subject.txt``
 (one line), ``<kind>.txt`` and ``<kind>.html`` (the body of that action); ``mail.txt`` and
 ``mail.html`` wrap the bodies of one message (one action, or several folded into one) with the
 greeting and the reply commands. Jinja2 runs with ``StrictUndefined`` and autoescapes ``.html``.
@@ -10,17 +12,48 @@ greeting and the reply commands. Jinja2 runs with ``StrictUndefined`` and autoes
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+from jinja2.loaders import split_template_path
 from markupsafe import Markup
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+#: The built-in templates, as the installed package holds them (a folder, or inside a zip).
+TEMPLATES: Traversable = resources.files("daemon") / "templates"
 SUBJECT_LIMIT = 200
+
+
+class BuiltinLoader(BaseLoader):
+    """The templates shipped in the package, read through ``importlib.resources``."""
+
+    def __init__(self, root: Traversable = TEMPLATES) -> None:
+        self.root = root
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        item = self.root.joinpath(*split_template_path(template))
+        if not item.is_file():
+            raise TemplateNotFound(template)
+        filename = str(item) if isinstance(item, Path) else None
+        return item.read_text(encoding="utf-8"), filename, lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 @dataclass(frozen=True)
@@ -33,8 +66,8 @@ class Rendered:
 @lru_cache(maxsize=8)
 def environment(site: str = "") -> Environment:
     """The template environment: the site folder first (when given), then the built-in one."""
-    loaders = [FileSystemLoader(site)] if site else []
-    loaders.append(FileSystemLoader(str(TEMPLATES)))
+    loaders: list[BaseLoader] = [FileSystemLoader(site)] if site else []
+    loaders.append(BuiltinLoader())
     return Environment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
@@ -54,19 +87,23 @@ def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
 def render(contexts: Sequence[dict[str, Any]], site: str = "") -> Rendered:
     """One message carrying the actions of ``contexts`` (each built by ``context.build``)."""
     env = environment(site)
-    parts = []
-    subjects = []
-    for ctx in contexts:
-        kind = ctx["kind"]
-        subjects.append(one_line(env.get_template(f"{kind}.subject.txt").render(ctx)))
-        parts.append(
-            {
-                "kind": kind,
-                "subject": subjects[-1],
-                "text": env.get_template(f"{kind}.txt").render(ctx).strip("\n"),
-                "html": Markup(env.get_template(f"{kind}.html").render(ctx)),
-            }
-        )
+    return wrap(env, contexts, [part(env, ctx) for ctx in contexts])
+
+
+def part(env: Environment, ctx: dict[str, Any]) -> dict[str, Any]:
+    """One action's part of a message: its subject line and its text and HTML bodies."""
+    kind = ctx["kind"]
+    return {
+        "kind": kind,
+        "subject": one_line(env.get_template(f"{kind}.subject.txt").render(ctx)),
+        "text": env.get_template(f"{kind}.txt").render(ctx).strip("\n"),
+        "html": Markup(env.get_template(f"{kind}.html").render(ctx)),
+    }
+
+
+def wrap(env: Environment, contexts: Sequence[dict[str, Any]], parts: Sequence[dict[str, Any]]) -> Rendered:
+    """The message: ``parts`` (one per context) in the ``mail.*`` wrappers, and its subject."""
+    subjects = [p["subject"] for p in parts]
     first = contexts[0]
     commands = list({c["syntax"]: c for ctx in contexts for c in ctx["commands"]}.values())
     wrapper = {
