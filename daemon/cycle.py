@@ -38,7 +38,7 @@ def decide_and_queue(store: Store, config: Config, now: datetime) -> tuple[int, 
 
 def run_cycle(store: Store, config: Config, now: datetime, transport: Transport) -> CycleResult:
     """Read new mail, decide what is due at ``now``, queue it, and send what is ready."""
-    read = poll_imap(store, config) if config.mailbox.host else None
+    read = poll_imap(store, config, now=now) if config.mailbox.host else None
     due, counts = decide_and_queue(store, config, now)
     flush(store, transport, now, counts)
     with store.transaction():

@@ -137,9 +137,12 @@ class Ingester:
     worker processes, one per core, while this process stores. ``close()`` ends the pool.
     """
 
-    def __init__(self, store: Store, config: Config, workers: int | None = None) -> None:
+    def __init__(
+        self, store: Store, config: Config, workers: int | None = None, now: datetime | None = None
+    ) -> None:
         self.store = store
         self.config = config
+        self.now = now  # the cycle's instant, when the mail is read (for replies: commands.handle)
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
         self._dirty: set[str] = set()  # cases with new events, not yet re-projected
@@ -267,7 +270,7 @@ class Ingester:
         outcome = interpret(rec, at or datetime.min, mail.message_id, resolved, current, self.config)
         if rec.family == "reply" and at is not None:
             self._fresh()  # the reply handler reads cases: bring them all up to date
-            handled = handle_reply(self.store, self.config, mail, rec, at, key)
+            handled = handle_reply(self.store, self.config, mail, rec, at, key, self.now)
             outcome = handled.outcome
             for row, keys in handled.outgoing:
                 self.store.queue_message(row, keys)
@@ -359,15 +362,17 @@ def poll_imap(
     config: Config,
     password: str | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    now: datetime | None = None,
 ) -> Counts:
     """One pass over the configured IMAP folders: everything above each cursor.
 
     ``stopping`` is asked between batches: when it says so, the pass ends after the batch
-    it has just committed (a later pass resumes from the cursor)."""
+    it has just committed (a later pass resumes from the cursor). ``now`` is the cycle's
+    instant: a reply dated after it counts, and is confirmed, as of ``now``."""
     from daemon.sources.imap import ImapSource
 
     password, token = imap_credentials(config, password)
-    ingester = Ingester(store, config)
+    ingester = Ingester(store, config, now=now)
     total = Counts()
     try:
         with ImapSource(config.mailbox, password, token) as source:

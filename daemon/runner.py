@@ -147,7 +147,7 @@ class Runner:
         now = self.clock()
         if self.config.mailbox.host:
             counts = self._stage(
-                "imap", result, lambda: poll_imap(self.store, self.config, stopping=self.stop.is_set)
+                "imap", result, lambda: poll_imap(self.store, self.config, stopping=self.stop.is_set, now=now)
             )
             if "imap" in result.failed:
                 self.next_tick_in = self.imap_backoff.next()

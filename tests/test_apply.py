@@ -154,3 +154,86 @@ def test_undo_targets_the_senders_last_reply():
 )
 def test_help_is_offered_when_asked_or_when_nothing_was_understood(text, helping):
     assert run(text).help is helping
+
+
+# --------------------------------------------------------------------------- the confirmation
+
+
+@pytest.mark.parametrize(
+    ("text", "headline"),
+    [
+        pytest.param("done", "noted the update request on case 10712345", id="done-on-request-update"),
+        pytest.param("Done, thanks!", "noted the update request on case 10712345", id="done-thanks"),
+        pytest.param("escalated", "noted the escalation on case 10712345", id="escalated"),
+        pytest.param("snooze until 12/15", "snoozed case 10712345 until Dec 15", id="snooze-until-a-date"),
+        # 3 days after Wednesday 12:00 is Saturday 12:00: not 09:00, so the time is said.
+        pytest.param("snooze 3d", "snoozed case 10712345 until Oct 10 12:00", id="snooze-for-days"),
+        pytest.param("snooze until 2/1", "snoozed case 10712345 until Feb 1, 2027", id="snooze-next-year"),
+        pytest.param("mute", "muted case 10712345", id="mute"),
+        pytest.param("resume", "resumed reminders on case 10712345", id="resume"),
+        pytest.param("closed", "marked case 10712345 closed", id="closed"),
+        pytest.param("priority down", "set case 10712345 to System/Component Down priority", id="priority"),
+        pytest.param("owner kim@wwu.edu", "made kim@wwu.edu the owner of case 10712345", id="owner"),
+        pytest.param("link 10712399", "linked case 10712345 to case 10712399", id="link"),
+        # Two commands: both, in the order given.
+        pytest.param(
+            "done\nsnooze until 12/15",
+            "noted the update request on case 10712345; snoozed case 10712345 until Dec 15",
+            id="two-commands",
+        ),
+        # Too many to list in a subject: how many, on which case, which commands.
+        pytest.param(
+            "escalated\nsnooze until 12/15\npriority high\nowner kim@wwu.edu",
+            "4 commands applied to case 10712345 (escalated, snooze, priority, owner)",
+            id="four-commands",
+        ),
+        # Something refused: the subject says so.
+        pytest.param("closed\nrecord", "marked case 10712345 closed; not all of it applied", id="partly"),
+        pytest.param("record", "", id="nothing-applied"),
+    ],
+)
+def test_the_confirmation_subject_names_the_command_and_the_case(text, headline):
+    assert run(text).headline == headline
+
+
+def test_a_command_for_several_cases_names_them_once():
+    both = Replied("<m>", ("request_update",), ("10712345", "10712399"))
+    cases = {"10712345": ONE, "10712399": TWO}
+    applied = run("snooze until 12/15", replied=both, cases=cases)
+    assert applied.headline == "snoozed cases 10712345, 10712399 until Dec 15"
+
+
+def test_handover_names_the_cases_handed_over():
+    applied = run("handover kim@wwu.edu", own_open_cases=[ONE, TWO])
+    assert applied.headline == "handed cases 10712345, 10712399 over to kim@wwu.edu"
+    assert applied.copy == ()  # the sender owns them
+
+
+@pytest.mark.parametrize(
+    ("sender", "text", "copy"),
+    [
+        pytest.param("jdoe@wwu.edu", "escalated", (), id="the-owner-is-not-copied-on-their-own-reply"),
+        pytest.param("JDoe@WWU.edu", "escalated", (), id="the-owner-in-capitals"),
+        pytest.param("colleague@wwu.edu", "escalated", ("jdoe@wwu.edu",), id="a-colleague-copies-the-owner"),
+        pytest.param("mlopez@orbiscascade.org", "agenda", ("jdoe@wwu.edu",), id="a-pm-copies-the-owner"),
+        pytest.param(
+            "colleague@wwu.edu", "owner kim@wwu.edu", ("jdoe@wwu.edu",), id="a-new-owner-copies-the-previous"
+        ),
+        pytest.param("colleague@wwu.edu", "record", (), id="nothing-applied-copies-nobody"),
+    ],
+)
+def test_the_owner_is_copied_when_someone_else_acted(sender, text, copy):
+    assert run(text, sender=sender).copy == copy
+
+
+def test_each_owner_is_copied_once():
+    both = Replied("<m>", ("request_update",), ("10712345", "10712399"))
+    other = Case("10712399", owner="kim@wwu.edu", institution="WWU", state="open", priority="high")
+    applied = run(
+        "mute", sender="colleague@wwu.edu", replied=both, cases={"10712345": ONE, "10712399": other}
+    )
+    assert applied.copy == ("jdoe@wwu.edu", "kim@wwu.edu")
+    both_mine = run(
+        "mute", sender="colleague@wwu.edu", replied=both, cases={"10712345": ONE, "10712399": TWO}
+    )
+    assert both_mine.copy == ("jdoe@wwu.edu",)

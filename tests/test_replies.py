@@ -274,3 +274,54 @@ def test_required_authentication_refuses_unauthenticated_replies(world):
     )
     world.cycle("2026-10-07 12:25")
     assert "escalation_requested" in world.timeline()
+
+
+# --------------------------------------------------------------------------- as people write them
+
+
+def test_a_greeting_and_a_remark_around_the_command_are_read_and_confirmed_by_name(world):
+    [reminder] = world.sent()
+    world.reply(reminder, "Hi,\n\nDone, thanks!\n\n" + CLIENTS["gmail-quote"].split("\n", 2)[2])
+    result = world.cycle("2026-10-07 12:05")
+    assert result.read is not None
+    assert result.read.ingested == 1
+    assert world.timeline().count("update_requested") == 1
+    confirmation = world.sent()[-1]
+    assert confirmation["X-Casewatch-Action"] == "confirmation"
+    assert confirmation["Subject"] == f"casewatch: noted the update request on case {CASE}"
+    assert "Cc" not in confirmation  # the owner wrote it
+
+
+def test_a_snooze_confirmation_says_snoozed_until_when(world):
+    [reminder] = world.sent()
+    world.reply(reminder, "Hello Maria,\n\nsnoozed until 12/15, thanks\n\n" + QUOTED)
+    world.cycle("2026-10-07 12:05")
+    [command] = [e for e in world.store.events(CASE) if e.kind == "command"]
+    assert command.data["until"] == t("2026-12-15 09:00").isoformat()
+    assert world.sent()[-1]["Subject"] == f"casewatch: snoozed case {CASE} until Dec 15"
+
+
+def test_a_colleagues_command_is_confirmed_to_them_and_copies_the_owner(world):
+    [reminder] = world.sent()
+    world.reply(reminder, "escalated - called them too\n", sender="colleague@wwu.edu")
+    world.cycle("2026-10-07 12:05")
+    assert "escalation_requested" in world.timeline()
+    confirmation = world.sent()[-1]
+    assert confirmation["To"] == "colleague@wwu.edu"
+    assert confirmation["Cc"] == OWNER
+    assert sorted(world.smtp.messages[-1].rcpt_tos) == sorted(["colleague@wwu.edu", OWNER])
+    assert "colleague@wwu.edu acted on their case" in confirmation.get_body(("plain",)).get_content()
+
+
+def test_a_reply_dated_minutes_ahead_is_applied_and_confirmed_in_the_cycle_that_reads_it(world):
+    """A client clock 4 minutes fast: the reply says 12:09, the cycle reading it runs at 12:05."""
+    [reminder] = world.sent()
+    world.reply(reminder, "mute\n", date="2026-10-07 12:09")
+    world.cycle("2026-10-07 12:05")
+    confirmation = world.sent()[-1]
+    assert confirmation["X-Casewatch-Action"] == "confirmation"
+    assert confirmation["Subject"] == f"casewatch: muted case {CASE}"
+    # The command counts from the cycle's instant, not from a time that has not come yet.
+    [mute] = [e for e in world.store.events(CASE) if e.kind == "command"]
+    assert mute.at == t("2026-10-07 12:05")
+    assert confirmation["Date"].datetime == t("2026-10-07 12:05")

@@ -11,6 +11,11 @@ and never answered (no backscatter to forged senders):
 Noise (auto-replies, bounces, list mail, our own loop header) never reaches here: the
 recognizers file it as noise first. Every applied reply is confirmed by mail; a reply with
 nothing understood gets a short help reply, at most ``[replies] help_per_day`` a day.
+
+The confirmation goes to the sender, copies the owner of a case someone else acted on, and says
+in its subject what was done to which case. It is sendable at once: a reply is taken as written
+when its ``Date`` says, but never later than the cycle that reads it (``now``), so a client
+clock running fast delays neither its commands nor the confirmation.
 """
 
 from __future__ import annotations
@@ -55,9 +60,21 @@ def authenticated(mail: Mail, config: Config) -> bool:
     return False
 
 
-def handle(store: Store, config: Config, mail: Mail, rec: Recognition, at: datetime, key: str) -> Handled:
-    """What a reply to casewatch does; call inside the ingest transaction."""
+def handle(
+    store: Store,
+    config: Config,
+    mail: Mail,
+    rec: Recognition,
+    at: datetime,
+    key: str,
+    now: datetime | None = None,
+) -> Handled:
+    """What a reply to casewatch does; call inside the ingest transaction. ``at`` is when the
+    reply says it was written, ``now`` the instant of the cycle reading it (when known)."""
     sender = (rec.sender or "").lower()
+    if now is not None and at > now:
+        log.info("reply from %s is dated %s, after now (%s): taken as written now", sender, at, now)
+        at = now
 
     def ignore(why: str) -> Handled:
         log.warning("reply from %s ignored: %s", sender or "(no sender)", why)
@@ -131,6 +148,7 @@ def _answer(
     ):
         log.warning("no help reply to %s: %d already today", sender, config.replies.help_per_day)
         return ()
+    copy = applied.copy if kind == "confirmation" else ()
     mid = make_message_id([f"reply:{key}"], config)
     tok = token(secret, mid)
     reply_to = reply_address(tok, config)
@@ -143,11 +161,15 @@ def _answer(
         "commands": commands_for(["request_update", "escalate", "pm_assist"]),
         "reply_to": reply_to,
         "cases": list(applied.touched),
+        "headline": applied.headline,  # what was done to which case ("snoozed case N until Dec 15")
+        "sender": sender,
+        "copied": list(copy),  # the owners copied because someone else acted on their case
     }
     subject = one_line(env.get_template("reply.subject.txt").render(ctx))
     msg = headed(
         config,
         to=[sender],
+        cc=copy,
         subject=subject,
         mid=mid,
         at=at,
@@ -166,7 +188,7 @@ def _answer(
         kinds=(kind,),
         cases=applied.touched,
         sender=config.outbound.from_address,
-        recipients=(sender,),
+        recipients=(sender, *copy),
         subject=subject,
         raw=raw,
         created_at=at,
