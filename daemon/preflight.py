@@ -11,6 +11,7 @@ reported at once, as a ``ConfigError``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from daemon.errors import ConfigError, Problem, UsageError
 from daemon.model import ACTION_KINDS, Action, Basis, Event, Link
 from daemon.outbound.context import CaseView, build
 from daemon.outbound.render import environment, wrap
+from daemon.policy.backlog import backlog
 from daemon.policy.calls import digest_slot
 from daemon.policy.engine import CaseFile, Snapshot, contexts, digest_action
 
@@ -111,7 +113,7 @@ def _opened(case: str, at: datetime, institution: str, priority: str) -> Event:
 
 
 def sample_contexts(config: Config) -> dict[str, dict[str, Any]]:
-    """Per action kind, a template context built as the outbox builds it, from two sample cases."""
+    """Per message kind, a template context built as the outbox builds it, from two sample cases."""
     now = datetime(*SAMPLE_AT, tzinfo=config.tz)
     one, two = SAMPLE_CASES
     days = timedelta(days=1)
@@ -135,6 +137,7 @@ def sample_contexts(config: Config) -> dict[str, dict[str, Any]]:
     )
     reply_to = config.outbound.from_address
     out: dict[str, dict[str, Any]] = {}
+    made: dict[str, Action] = {}
     for kind in ACTION_KINDS:
         if kind == "digest":
             slot = digest_slot(now, config)
@@ -165,7 +168,15 @@ def sample_contexts(config: Config) -> dict[str, dict[str, Any]]:
         )
         view = None if cluster else views[one]
         members = [views[n] for n in SAMPLE_CASES] if cluster else []
+        made[kind] = action
         out[kind] = build(action, view, members, now, reply_to, config)
+    # What a PM gets instead of actions that fell due too long ago: two of the above, as stale.
+    stale = [
+        dataclasses.replace(made[k], due_at=now - 40 * days, stale=True)
+        for k in ("request_update", "escalate")
+    ]
+    for summary in backlog(stale, now, config)[:1]:
+        out[summary.kind] = build(summary, None, [], now, reply_to, config)
     return out
 
 
@@ -268,7 +279,7 @@ def state_problems(config: Config) -> list[Problem]:
     """The state folder (and the file transport's) can be written, or made, by this user."""
     problems = []
     for key, folder in _folders(config):
-        hint = f"casewatch must be able to write in it as this user (uid {os.geteuid()})"
+        hint = f"let the user casewatch runs as (uid {os.geteuid()}) write there: chown, or install -d -o"
         message = _unwritable(folder)
         if message:
             problems.append(Problem(key, message, hint))

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 import zipfile
@@ -121,30 +122,53 @@ def test_check_config_renders_every_template(tmp_path, capsys):
     assert f"state.db: {tmp_path / 'state'} is writable" in out
 
 
-def test_check_config_reports_bad_site_templates_and_an_unusable_state_folder_at_once(tmp_path, capsys):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "request_update.subject.txt").write_text("Case {{ case.numbr }}\n")
-    (site / "escalate.txt").write_text("Hello\n{{ no_such_name }}\n")
-    (site / "mail.html").write_text("{% if parts %}never closed\n")
-    (tmp_path / "a-file").write_text("")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[state]\ndb = "{(tmp_path / "a-file" / "state" / "cw.db").as_posix()}"\n'
-        f'[sending]\ntemplates = "{site.as_posix()}"\n'
-    )
+def test_check_config_reports_bad_site_templates_and_an_unwritable_state_folder_at_once():
+    """The state folder exists but this user may not write in it (as root, casewatch runs as
+    nobody: root writes anywhere)."""
+    from unprivileged import casewatch
 
-    assert main(["--config", str(config), "check-config"]) == 2
+    command, env = casewatch()
+    base = Path(tempfile.mkdtemp(prefix="casewatch-check-"))  # pytest's tmp_path is 0700
+    try:
+        base.chmod(0o755)
+        site = base / "site"
+        site.mkdir(mode=0o755)
+        (site / "request_update.subject.txt").write_text("Case {{ case.numbr }}\n")
+        (site / "escalate.txt").write_text("Hello\n{{ no_such_name }}\n")
+        (site / "mail.html").write_text("{% if parts %}never closed\n")
+        state = base / "state"
+        state.mkdir(mode=0o555)
+        config = base / "config.toml"
+        config.write_text('[state]\ndb = "state/cw.db"\n[sending]\ntemplates = "site"\n')
+        for path in (*site.iterdir(), config):
+            path.chmod(0o644)
 
-    err = capsys.readouterr().err
+        done = subprocess.run(
+            [*command, "--config", str(config), "check-config"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd="/",
+            env=env,
+        )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    err = done.stderr
     assert "Traceback" not in err
-    assert "4 problem(s)" in err, err
+    assert "5 problem(s)" in err, err
     assert (
         "sending.templates: request_update.subject.txt line 1: 'dict object' has no attribute 'numbr'" in err
     )
     assert "sending.templates: escalate.txt line 2: 'no_such_name' is undefined" in err
     assert "sending.templates: mail.html line 1:" in err
-    assert f"state.db: {tmp_path / 'a-file'} is a file, not a folder" in err
+    assert f"state.db: cannot write in {state}: Permission denied" in err
+    assert (
+        f"outbound.folder: {state / 'outbox'} does not exist and cannot be made: {state} is not writable"
+        in err
+    )
 
 
 # --------------------------------------------------------------------------- from a wheel
