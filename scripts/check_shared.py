@@ -15,6 +15,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from datetime import datetime
@@ -94,7 +95,8 @@ areas = ["discovery", "technical services"]
 
 def check_replay(samples: Path, tmp: Path, expected: dict[str, Any]) -> list[str]:
     """``poll --once --at T`` at each instant of the due list: each expected action is mailed,
-    to its owner or a PM; replaying every instant again mails nothing more."""
+    to its owner or a PM, or (due more than ``[sending] stale_after`` before the instant) listed
+    in a PM's ``backlog`` message; replaying every instant again mails nothing more."""
     import email
     import email.policy
 
@@ -123,6 +125,11 @@ def check_replay(samples: Path, tmp: Path, expected: dict[str, Any]) -> list[str
         for kind in str(msg["X-Casewatch-Action"]).split(","):
             for case in [None] if kind in ("widespread", "digest", "agenda") else cases:
                 carried.append((kind, case, people))
+        if str(msg["X-Casewatch-Action"]) == "backlog":  # its lines: "N. KIND, case CASE, due ..."
+            body = msg.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            for kind, case in re.findall(r"^\d+\. (\w+)(?:, case (\d{8}))?, due ", text, re.MULTILINE):
+                carried.append((kind, case or None, people))
     for want in expected.get("due", []):
         if want["expect"] and not any(k == want["kind"] and c == want["case"] for k, c, _ in carried):
             problems.append(f"replay: {want['kind']} for {want['case']} was never mailed")
