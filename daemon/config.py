@@ -750,13 +750,30 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     """The calendar, the support call and the action thresholds."""
     from datetime import date
 
-    from daemon.policy.calendar import WEEKDAYS, check_holidays, parse_clock, parse_duration
+    from daemon.policy.calendar import WEEKDAYS, check_holidays, parse_clock
+    from daemon.policy.rules import duration as parse_duration
 
-    def duration(key: str, text: str) -> None:
+    def duration(key: str, text: str, *, elapsed: bool = False) -> None:
+        """``elapsed``: a timer of the daemon, which counts real time (no business time)."""
         try:
-            parse_duration(text)
+            parsed = parse_duration(text)
         except ValueError as exc:
-            problems.append(Problem(key, str(exc), 'e.g. "4 hours", "2 business days", "30 days"'))
+            units = (
+                'seconds, minutes, hours, days or weeks, e.g. "30 seconds", "5 minutes"'
+                if elapsed
+                else 'seconds, minutes, hours, days, weeks, business hours or business days, e.g. "4 hours", '
+                '"2 business days"'
+            )
+            problems.append(Problem(key, str(exc).split(" (write")[0], f"a number and a unit: {units}"))
+            return
+        if elapsed and parsed.business:
+            problems.append(
+                Problem(
+                    key,
+                    f"{text!r}: business time does not apply here, the daemon's timers run on the clock",
+                    'write elapsed time, e.g. "30 seconds", "5 minutes" or "2 hours"',
+                )
+            )
 
     def clock(key: str, text: str) -> None:
         try:
@@ -836,7 +853,7 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     duration("sending.retry_for", cfg.sending.retry_for)
     duration("sending.stale_after", cfg.sending.stale_after)
     for name in ("poll_every", "idle_restart", "backoff_max"):
-        duration(f"daemon.{name}", getattr(cfg.daemon, name))
+        duration(f"daemon.{name}", getattr(cfg.daemon, name), elapsed=True)
     if cfg.daemon.admin and "@" not in cfg.daemon.admin:
         problems.append(Problem("daemon.admin", 'must be an e-mail address, or "" for none'))
     if cfg.daemon.alert_after < 1:
@@ -870,6 +887,59 @@ def relative_to(cfg: Config, base: Path) -> Config:
     return cfg
 
 
+def file_in_the_way(path: str | Path) -> Path | None:
+    """The first existing folder of ``path`` (its parent, its parent's parent ...) that is no
+    folder but a file, so that nothing can be created there; None when there is none."""
+    for part in reversed(Path(path).parents):
+        try:
+            if not part.is_dir():
+                return part if part.exists() else None
+        except OSError:  # a folder on the way this user may not enter: not for us to judge
+            return None
+    return None
+
+
+def _validate_paths(cfg: Config, problems: list[Problem]) -> None:
+    """Paths that cannot be created because a folder on the way is a file (the rest is found on use)."""
+    under_a_folder = "choose a path under a folder, e.g. /var/lib/casewatch/casewatch.db"
+    # (key, the path, a path inside whose folders must all be folders, hint)
+    checks = [("state.db", cfg.state.db, cfg.state.db, under_a_folder)]
+    if cfg.outbound.transport == "file":
+        inside = str(Path(cfg.outbound.folder) / "message.eml")
+        checks.append(
+            (
+                "outbound.folder",
+                cfg.outbound.folder,
+                inside,
+                "choose a folder, e.g. /var/lib/casewatch/outbox",
+            )
+        )
+    if cfg.daemon.metrics_file:
+        checks.append(
+            (
+                "daemon.metrics_file",
+                cfg.daemon.metrics_file,
+                cfg.daemon.metrics_file,
+                'a path under a folder, or "" for none',
+            )
+        )
+    for key, path, inside, hint in checks:
+        blocker = file_in_the_way(inside)
+        if blocker is not None:
+            problems.append(
+                Problem(key, f"{blocker} is a file, not a folder, so {path} cannot be created", hint)
+            )
+    try:
+        is_folder = Path(cfg.state.db).is_dir()
+    except OSError:
+        is_folder = False
+    if is_folder:
+        example = Path(cfg.state.db) / "casewatch.db"
+        problems.append(
+            Problem("state.db", f"{cfg.state.db} is a folder", f"name the database file, e.g. {example}")
+        )
+
+
 def parse(data: Mapping[str, Any], source: str = "config", base: Path | None = None) -> Config:
     """Build a ``Config`` from a parsed TOML table, or raise ``ConfigError`` with every problem.
 
@@ -881,6 +951,7 @@ def parse(data: Mapping[str, Any], source: str = "config", base: Path | None = N
         if base is not None:
             cfg = relative_to(cfg, base)
         _validate(cfg, problems)
+        _validate_paths(cfg, problems)
         _validate_policy(cfg, problems)
     if problems:
         raise ConfigError(problems, source)
@@ -933,6 +1004,21 @@ def secret(env_name: str, command: str, key: str) -> str | None:
     if env_name:
         return os.environ.get(env_name)
     return None
+
+
+def no_password(section: str, env_name: str) -> str:
+    """Why no password was found for ``[section]``, naming what to set."""
+    if env_name:
+        return (
+            f"no password: the environment variable {env_name} (named by {section}.password_env) "
+            f"is not set (hint: export {env_name}='...' for casewatch, or set {section}.password_command "
+            "to a command that prints the password)"
+        )
+    return (
+        f"no password: {section}.password_env and {section}.password_command are both empty "
+        f"(hint: set {section}.password_env to the name of an environment variable holding the "
+        "password, or password_command to a command that prints it)"
+    )
 
 
 def oauth2_token(command: str, key: str) -> str:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,101 @@ def test_a_relative_database_path_is_found_from_another_folder(tmp_path: Path) -
     assert [c["case"] for c in json.loads(listed.stdout)] == ["10712345"]
     assert (etc / "state" / "casewatch.db").is_file()
     assert list(elsewhere.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- messages that name the fix
+
+
+def test_a_missing_imap_password_names_the_variable_and_the_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CASEWATCH_TEST_IMAP_SECRET", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\ndb = "{(tmp_path / "cw.db").as_posix()}"\n'
+        '[mailbox]\nhost = "127.0.0.1"\nport = 1\nsecurity = "plain"\nusername = "casewatch"\n'
+        'password_env = "CASEWATCH_TEST_IMAP_SECRET"\n'
+    )
+
+    code = main(["--config", str(config), "poll", "--once"])
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "environment variable CASEWATCH_TEST_IMAP_SECRET" in err
+    assert "mailbox.password_env" in err
+    assert "mailbox.password_command" in err
+    assert "Traceback" not in err
+
+
+def test_a_missing_smtp_password_names_the_variable_and_the_keys(
+    smtp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.outbound.transports import SmtpTransport, TemporaryFailure
+
+    monkeypatch.delenv("CASEWATCH_TEST_SMTP_SECRET", raising=False)
+    settings = smtp.smtp(username="casewatch", password_env="CASEWATCH_TEST_SMTP_SECRET")
+
+    with SmtpTransport(settings, None) as transport, pytest.raises(TemporaryFailure) as excinfo:
+        transport.send(
+            "casewatch@example.org", ["pm@example.org"], b"Subject: x\r\n\r\nx\r\n", "<x@example.org>"
+        )
+
+    said = str(excinfo.value)
+    assert "environment variable CASEWATCH_TEST_SMTP_SECRET" in said
+    assert "smtp.password_env" in said
+    assert "smtp.password_command" in said
+
+
+def test_a_wrong_imap_password_shows_the_servers_words_not_python_bytes(
+    dovecot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CASEWATCH_TEST_IMAP_SECRET", "not-" + dovecot.password)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\ndb = "{(tmp_path / "cw.db").as_posix()}"\n'
+        f'[mailbox]\nhost = "{dovecot.host}"\nport = {dovecot.port}\nsecurity = "plain"\n'
+        f'username = "{dovecot.user}"\npassword_env = "CASEWATCH_TEST_IMAP_SECRET"\n'
+    )
+
+    code = main(["--config", str(config), "poll", "--once"])
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "[AUTHENTICATIONFAILED]" in err  # the server's response code (RFC 5530)
+    assert "b'" not in err
+    assert 'b"' not in err
+    assert "mailbox.username" in err
+    assert "$CASEWATCH_TEST_IMAP_SECRET" in err
+
+
+@pytest.mark.parametrize("command", [["status"], ["cases"], ["run"]])
+def test_a_database_path_under_a_file_names_the_file_and_the_key(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "hosts"
+    afile.write_text("127.0.0.1 localhost\n")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[state]\ndb = "{(afile / "casewatch.db").as_posix()}"\n')
+
+    code = main(["--config", str(config), *command])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"state.db: {afile} is a file, not a folder" in err
+    assert "Traceback" not in err
+    assert afile.read_text() == "127.0.0.1 localhost\n"
+
+
+def test_the_store_says_which_part_of_its_path_is_a_file(tmp_path: Path) -> None:
+    from daemon.store import Store
+    from daemon.store.db import StoreError
+
+    afile = tmp_path / "hosts"
+    afile.write_text("")
+
+    with pytest.raises(StoreError) as excinfo:
+        Store(afile / "state" / "casewatch.db")
+
+    assert f"{afile} is a file, not a folder" in str(excinfo.value)
+    assert "[state] db" in str(excinfo.value)
+    assert "Errno" not in str(excinfo.value)

@@ -695,6 +695,22 @@ def test_relative_paths_are_relative_to_the_folder_of_the_config_file(
     assert cfg.daemon.metrics_file == str(etc / ".." / "metrics" / "casewatch.prom")
 
 
+def test_absolute_paths_and_empty_ones_are_used_as_written_beside_relative_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    var = tmp_path / "var"
+    path = write(etc, f'[state]\ndb = "{(var / "cw.db").as_posix()}"\n[sending]\ntemplates = ""\n')
+    monkeypatch.chdir(tmp_path)
+
+    cfg = load(str(path))
+
+    assert cfg.state.db == str(var / "cw.db")
+    assert (cfg.sending.templates, cfg.daemon.metrics_file) == ("", "")
+    assert cfg.outbound.folder == str(etc / "state" / "outbox")  # the default, relative to the file
+
+
 def test_every_path_key_is_made_relative_to_the_config_file() -> None:
     """A path key added to a section must be listed in PATH_KEYS, or it would stay relative to cwd."""
     defaults = Config()
@@ -709,22 +725,6 @@ def test_every_path_key_is_made_relative_to_the_config_file() -> None:
     assert path_like == set(config.PATH_KEYS)
 
 
-def test_absolute_and_empty_paths_are_used_as_written(tmp_path: Path) -> None:
-    (tmp_path / "etc").mkdir()
-    path = write(
-        tmp_path / "etc",
-        f'[state]\ndb = "{(tmp_path / "var" / "cw.db").as_posix()}"\n[outbound]\nfolder = "/srv/outbox"\n'
-        '[sending]\ntemplates = ""\n',
-    )
-
-    cfg = load(str(path))
-
-    assert cfg.state.db == str(tmp_path / "var" / "cw.db")
-    assert cfg.outbound.folder == "/srv/outbox"
-    assert cfg.sending.templates == ""
-    assert cfg.daemon.metrics_file == ""
-
-
 def test_a_templates_folder_beside_the_config_file_is_found_from_another_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -735,11 +735,46 @@ def test_a_templates_folder_beside_the_config_file_is_found_from_another_folder(
     assert load(str(path)).sending.templates == str(tmp_path / "etc" / "templates")
 
 
-def test_without_a_config_file_the_default_paths_stay_relative_to_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+# --------------------------------------------------------------------------- durations
+
+
+@pytest.mark.parametrize("text", ["30 seconds", "30 sec", "30s", "30 secs", "30 Seconds"])
+def test_seconds_are_a_duration_of_the_daemon(tmp_path: Path, text: str) -> None:
+    from daemon.runner import seconds
+
+    cfg = load(str(write(tmp_path, f'[daemon]\npoll_every = "{text}"\n')))
+
+    assert seconds(cfg.daemon.poll_every) == 30
+
+
+def test_seconds_are_a_duration_of_a_threshold_too(tmp_path: Path) -> None:
+    from daemon.policy.rules import duration
+
+    cfg = load(
+        str(write(tmp_path, '[actions.survey]\nafter = "90 seconds"\n[sending]\nretry_for = "45 s"\n'))
+    )
+
+    assert str(duration(cfg.actions.survey.after)) == "90 seconds"
+    assert duration(cfg.sending.retry_for).amount * 60 == 45
+
+
+@pytest.mark.parametrize("key", ["poll_every", "idle_restart", "backoff_max"])
+@pytest.mark.parametrize("text", ["2 business days", "1 business hour"])
+def test_business_time_for_a_timer_of_the_daemon_is_an_error_naming_the_key(
+    tmp_path: Path, key: str, text: str
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    # business time still applies to the outbox's retries: only the timer is refused
+    problems = problems_of(tmp_path, f'[daemon]\n{key} = "{text}"\n[sending]\nretry_for = "{text}"\n')
 
-    cfg = load()
+    assert keys_of(problems) == [f"daemon.{key}"]
+    assert "business time does not apply" in problems[0].message
+    assert "seconds" in problems[0].hint
 
-    assert (cfg.path, cfg.state.db, cfg.outbound.folder) == (None, "state/casewatch.db", "state/outbox")
+
+def test_an_unreadable_timer_names_the_units_it_may_have(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[daemon]\npoll_every = "30 parsecs"\n')
+
+    assert keys_of(problems) == ["daemon.poll_every"]
+    assert "not a duration" in problems[0].message
+    assert "business" not in problems[0].hint
+    assert "seconds" in problems[0].hint

@@ -50,7 +50,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from daemon.config import Config, Smtp, oauth2_token, secret
+from daemon.config import Config, Smtp, no_password, oauth2_token, secret
 from daemon.errors import ConfigError, Problem, RuntimeFailure
 from daemon.sources.imap import is_loopback
 
@@ -263,8 +263,7 @@ class SmtpTransport:
                 step = f"login as {smtp.username!r}"
                 if self._password is None:
                     raise TemporaryFailure(
-                        f"{self._where()}: no password to log in as {smtp.username!r} "
-                        f"(set ${smtp.password_env} or smtp.password_command)"
+                        f"{self._where()}: {step} failed: {no_password('smtp', smtp.password_env)}"
                     )
                 client.login(smtp.username, self._password)
         except TemporaryFailure:
@@ -272,10 +271,15 @@ class SmtpTransport:
             raise
         except smtplib.SMTPAuthenticationError as e:
             _close(client)
-            check = "the token of smtp.oauth2_token_command" if token is not None else "the password"
+            if token is not None:
+                check = "the token smtp.oauth2_token_command prints"
+            elif smtp.password_command:
+                check = "the password smtp.password_command prints"
+            else:
+                check = f"the password in ${smtp.password_env}"
             raise TemporaryFailure(
                 f"{self._where()}: {step} failed: {e.smtp_code} {_text(e.smtp_error)} "
-                f"(check smtp.username and {check})",
+                f"(hint: check smtp.username and {check})",
                 e.smtp_code,
             ) from e
         except smtplib.SMTPResponseException as e:  # greeting, EHLO, STARTTLS: never the message's fault

@@ -21,8 +21,26 @@ from daemon.policy.clocks import Clocks, since_in
 from daemon.policy.routing import Route
 
 
+@dataclass(frozen=True)
+class _Seconds(Duration):
+    """Seconds, counted as a fraction of a minute (the calendar's finest unit), shown as seconds."""
+
+    def __str__(self) -> str:
+        n = round(self.amount * 60, 3)
+        shown = int(n) if n == int(n) else n
+        return f"{shown} second{'' if shown == 1 else 's'}"
+
+
+_SECONDS = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?:s|secs?|seconds?)\s*$", re.IGNORECASE)
+
+
 @lru_cache(maxsize=256)
 def duration(text: str) -> Duration:
+    """A duration of the config (``parse_duration``), or of seconds: ``"30 seconds"``, ``"30 sec"``
+    and ``"30s"`` are elapsed time, kept as a fraction of a minute; ValueError when unreadable."""
+    m = _SECONDS.match(text)
+    if m:
+        return _Seconds(float(m.group("n")) / 60, "minutes")
     return parse_duration(text)
 
 

@@ -14,9 +14,11 @@ cursor it committed last.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import ipaddress
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,8 +27,9 @@ from types import TracebackType
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
-from daemon.config import Mailbox
+from daemon.config import Mailbox, no_password
 from daemon.errors import RuntimeFailure
 from daemon.model import Batch, Cursor, FetchFailure, RawMessage
 
@@ -46,6 +49,24 @@ class MailboxError(RuntimeFailure):
 
 class FetchRefused(Exception):
     """The server refused a FETCH (answered NO/BAD); the connection is still usable."""
+
+
+_BYTES_REPR = re.compile(r"""\[?(?<!\w)b(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]?""")
+
+
+def server_text(exc: BaseException) -> str:
+    """What the server said, as text: imapclient and imaplib carry it as bytes (``b'[...]'``)."""
+    parts = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in exc.args]
+    text = " ".join(p for p in parts if p) or type(exc).__name__
+
+    def plain(m: re.Match[str]) -> str:
+        try:
+            value = ast.literal_eval(m.group(0).strip("[]"))
+        except (ValueError, SyntaxError):
+            return m.group(0)
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else m.group(0)
+
+    return _BYTES_REPR.sub(plain, text).strip()
 
 
 def fetch_with_bisect(
@@ -141,7 +162,8 @@ class ImapSource:
         self.close()
 
     def _error(self, what: str, cause: BaseException | str) -> MailboxError:
-        return MailboxError(f"IMAP {self.mailbox.host}:{self.port}: {what} failed: {cause}")
+        said = server_text(cause) if isinstance(cause, IMAPClient.Error) else cause
+        return MailboxError(f"IMAP {self.mailbox.host}:{self.port}: {what} failed: {said}")
 
     def _ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -164,7 +186,7 @@ class ImapSource:
                 'allowed to a loopback address (use "tls" or "starttls")',
             )
         if self._password is None and self._token is None:
-            raise self._error(f"login as {mb.username!r}", "no password available")
+            raise self._error(f"login as {mb.username!r}", no_password("mailbox", mb.password_env))
         context = None if mb.security == "plain" else self._ssl_context()
         client: Any = None
         step = "connect"
@@ -193,6 +215,14 @@ class ImapSource:
             if client is not None:
                 with contextlib.suppress(Exception):
                     client.shutdown()
+            if isinstance(e, LoginError):
+                if self._token is not None:
+                    check = "the token mailbox.oauth2_token_command prints"
+                elif mb.password_command:
+                    check = "the password mailbox.password_command prints"
+                else:
+                    check = f"the password in ${mb.password_env}"
+                raise self._error(step, f"{server_text(e)} (hint: check mailbox.username and {check})") from e
             raise self._error(step, e) from e
         self._client = client
         self._broken = False
@@ -215,7 +245,7 @@ class ImapSource:
         except IMAPClient.AbortError:
             raise
         except IMAPClient.Error as e:
-            raise FetchRefused(str(e)) from e
+            raise FetchRefused(server_text(e)) from e
         out: dict[int, Fetched] = {}
         for uid, data in response.items():
             body = data.get(b"BODY[]")

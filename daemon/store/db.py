@@ -12,7 +12,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,6 +89,22 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _why_not(path: Path, exc: BaseException) -> str:
+    """Why the database at ``path`` cannot be opened, with what to do when it is the path."""
+    from daemon.config import file_in_the_way
+
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        return (
+            f"{blocker} is a file, not a folder, so the database cannot be created under it "
+            "(hint: set [state] db to a path under a folder, e.g. /var/lib/casewatch/casewatch.db)"
+        )
+    with suppress(OSError):
+        if path.is_dir():
+            return f"{path} is a folder (hint: set [state] db to a file, e.g. {path / 'casewatch.db'})"
+    return str(exc)
+
+
 class Store:
     """The state database. Open one per process; not thread-safe."""
 
@@ -106,7 +122,7 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             migrations.apply(self.db)
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the state database {path}: {exc}") from None
+            raise StoreError(f"cannot open the state database {path}: {_why_not(self.path, exc)}") from None
         self.conn = conn
 
     def close(self) -> None:
