@@ -269,9 +269,9 @@ def _folders(config: Config) -> list[tuple[str, Path]]:
     """The folders casewatch writes in, by the key that names them."""
     out = []
     if config.state.db != ":memory:":
-        out.append(("state.db", Path(config.state.db).parent))
+        out.append(("state.db", Path(config.state.db).absolute().parent))
     if config.outbound.transport == "file":
-        out.append(("outbound.folder", Path(config.outbound.folder)))
+        out.append(("outbound.folder", Path(config.outbound.folder).absolute()))
     return out
 
 
