@@ -10,16 +10,25 @@ SHA-256 of their bytes.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import logging
 import multiprocessing
 import os
 import re
+import signal
 import sqlite3
+import sys
+import threading
+import time
+import types
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.reduction import ForkingPickler
+from typing import Any
 
 from daemon import faults
 from daemon.commands.handle import handle as handle_reply
@@ -117,8 +126,50 @@ def prepare(data: bytes, config: Config) -> Prepared:
 
 _worker: dict[str, Config] = {}  # the config, in a worker process
 
+#: Linux prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+#: How often a worker's watch thread checks that its parent is still there (the portable fallback).
+PARENT_CHECK_SECONDS = 1.0
 
-def _worker_init(config: Config) -> None:
+
+def _proxy(items: dict[str, Any]) -> types.MappingProxyType[str, Any]:
+    return types.MappingProxyType(items)
+
+
+def _reduce_proxy(mapping: types.MappingProxyType[str, Any]) -> tuple[Any, tuple[dict[str, Any]]]:
+    return _proxy, (dict(mapping),)
+
+
+# The config's read-only tables travel to the workers (spawned, so the config is pickled).
+ForkingPickler.register(types.MappingProxyType, _reduce_proxy)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)  # the daemon is gone (its children are re-parented): so is this worker
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the daemon ends, however it ends (``kill -9`` included).
+
+    On Linux the kernel sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``; the "parent"
+    is the thread that started the worker: the pool lives and ends within one ``poll_imap``
+    call of one thread). Everywhere, a thread watches the parent's pid as a fallback."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _worker_init(config: Config, parent: int) -> None:
+    _die_with_parent(parent)
+    # Ctrl-C and systemd's SIGTERM reach the whole process group: the daemon finishes the batch
+    # in hand and ends the pool itself, so a worker must not die of them first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _worker["config"] = config
 
 
@@ -134,7 +185,8 @@ class Ingester:
     """Applies batches of raw messages to the store.
 
     Parsing and recognizing are pure: for big batches (a backfill) they run in a pool of
-    worker processes, one per core, while this process stores. ``close()`` ends the pool.
+    worker processes, one per core, while this process stores. ``close()`` ends the pool; the
+    workers also end on their own when this process dies, and never hold its files or lock.
     """
 
     def __init__(
@@ -164,11 +216,14 @@ class Ingester:
         if self.workers < 2 or len(batch.messages) < PARALLEL_FROM:
             return None
         if self._pool is None:
+            # Spawned, not forked: a worker starts from a fresh interpreter and so holds none of
+            # the daemon's open files (the single-instance lock above all), and no copy of its
+            # threads or SQLite connection. It dies with the daemon (_die_with_parent).
             self._pool = ProcessPoolExecutor(
                 self.workers,
-                mp_context=multiprocessing.get_context("fork"),
+                mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
-                initargs=(self.config,),
+                initargs=(self.config, os.getpid()),
             )
         chunk = max(1, len(batch.messages) // (self.workers * 2))
         self.parallel_batches += 1

@@ -54,6 +54,9 @@ def single_instance(db: str | Path) -> Iterator[None]:
     path = Path(db).parent / "casewatch.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
+    # No child inherits the lock (Python's default, made explicit): a process that outlived the
+    # daemon would otherwise hold it, and every restart would be refused.
+    os.set_inheritable(handle.fileno(), False)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
