@@ -5,6 +5,9 @@ Kinds are the stages of a cycle that talk to the world: ``imap`` (reading mail),
 database, so a restart neither forgets a failure nor alerts twice. The alert is queued in the
 outbox like any message: when SMTP itself is failing it goes out once SMTP works again,
 together with the recovery notice.
+
+One alert cannot wait in the outbox: the state database itself removed or replaced under the
+running daemon (``database_lost``). It is sent at once, and only once: the daemon then stops.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 
 from daemon.config import Config
 from daemon.outbound.compose import headed, message_id, wire
+from daemon.outbound.transports import Transport
 from daemon.store.db import OutgoingRow, Store
 
 log = logging.getLogger(__name__)
@@ -85,3 +89,28 @@ def succeeded(store: Store, config: Config, kind: str, at: datetime) -> None:
         key = f"admin-ok:{kind}:{before['since']}"
         store.queue_message(_mail(config, subject, body, key, at), [(key, "admin_alert", None)])
     log.info("%s works again", kind)
+
+
+def database_lost(config: Config, transport: Transport, what: str, at: datetime) -> bool:
+    """Tell the admin at once (not through the outbox: it lives in the lost file) that the state
+    database was removed or replaced under the daemon, which stops. Whether the mail left."""
+    if not config.daemon.admin:
+        log.error("no [daemon] admin to tell that %s", what)
+        return False
+    subject = "casewatch stopped: its state database was removed or replaced"
+    body = (
+        f"Hello,\n\n{what}, so casewatch stopped (exit 3) at {at.isoformat()} rather than go on\n"
+        "writing to a file nobody will read again. What it wrote since then is lost; nothing\n"
+        "was sent twice.\n\n"
+        "To run again: put the right database back at that path (from a backup), or leave the\n"
+        "path empty to start afresh (casewatch then reads the whole mailbox again), and start\n"
+        "casewatch. If another program replaced the file, stop it first.\n"
+    )
+    row = _mail(config, subject, body, f"admin:database:{at.isoformat()}", at)
+    try:
+        transport.send(row.sender, list(row.recipients), row.raw, row.message_id)
+    except Exception as e:
+        log.error("cannot tell the admin %s that %s: %s", config.daemon.admin, what, e)
+        return False
+    log.info("the admin %s is told that %s", config.daemon.admin, what)
+    return True

@@ -8,7 +8,10 @@ sleeps. After a failure to read mail the next tick comes after a growing, jitter
 
 Process: one instance per state folder (a lock file beside the database); SIGTERM and SIGINT
 let the message in hand finish and exit 0; SIGHUP reloads the config (a bad one is refused and
-the old one kept). systemd is told READY, STATUS and WATCHDOG when it asks for them.
+the old one kept). systemd is told READY, STATUS and WATCHDOG when it asks for them. The
+database file is looked at before each tick and every few seconds between ticks: removed or
+replaced under the daemon, the admin is mailed at once and the daemon exits 3
+(``DatabaseGone``) instead of writing on to a file nobody reads.
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ log = logging.getLogger("casewatch.runner")
 
 class AlreadyRunning(RuntimeFailure):
     """Another ``casewatch run`` holds the state folder's lock."""
+
+
+class DatabaseGone(RuntimeFailure):
+    """The state database file was removed or replaced while the daemon ran."""
+
+
+#: Seconds between looks at the database file while the daemon waits for its next tick.
+CHECK_EVERY = 5.0
 
 
 @contextlib.contextmanager
@@ -146,6 +157,7 @@ class Runner:
 
     def tick(self) -> TickResult:
         """One cycle: read new mail, decide and queue what is due, send what is ready."""
+        self.check_database()
         result = TickResult()
         now = self.clock()
         if self.config.mailbox.host:
@@ -205,6 +217,24 @@ class Runner:
         except Exception as e:
             log.warning("cannot write the metrics file %s: %s", path, e)
 
+    def check_database(self) -> None:
+        """Raise ``DatabaseGone`` (after mailing the admin) if the database file at the configured
+        path is no longer the one opened: removed, or replaced by another file."""
+        change = self.store.file_changed()
+        if not change:
+            return
+        what = f"the state database {self.store.path} was {change} while casewatch ran"
+        log.error("%s: casewatch stops (exit 3) rather than write on to a file nobody reads", what)
+        try:
+            with self.make_transport(self.config) as transport:
+                alerts.database_lost(self.config, transport, what, self.clock())
+        except Exception as e:
+            log.error("cannot tell the admin: %s", e)
+        raise DatabaseGone(
+            f"{what}; put the right file back (or leave the path empty to start afresh: the mailbox "
+            "is read again) and start casewatch again"
+        )
+
     # ------------------------------------------------------------ the loop
 
     def _credentials(self) -> tuple[str | None, str | None]:
@@ -227,9 +257,10 @@ class Runner:
                 return
             if watcher is None:
                 self.stop.wait(min(left, interval, 1.0))
-            elif watcher.wait(min(left, interval)):
+            elif watcher.wait(min(left, interval, CHECK_EVERY)):
                 log.info("IMAP IDLE: new mail")
                 return
+            self.check_database()
             notify.notify("WATCHDOG=1")
 
     def _reload(self) -> None:
@@ -270,21 +301,23 @@ class Runner:
             self.config.daemon.poll_every,
             "on" if self.config.daemon.idle else "off",
         )
-        self.scheduler.run_all()
-        while not self.stop.is_set():
-            if self.reload_wanted:
-                self._reload()
-            if self.next_tick_in is not None:
-                delay = self.next_tick_in
-            else:
-                idle = self.scheduler.idle_seconds
-                delay = 60.0 if idle is None else max(0.0, idle)
-            self._wait(delay)
-            if self.stop.is_set() or self.reload_wanted:
-                continue
-            # On time, woken by IDLE, or a backoff ended: tick now; the next one is an interval on.
+        try:
             self.scheduler.run_all()
-        notify.notify("STOPPING=1")
-        if self._watcher is not None:
-            self._watcher.close()
+            while not self.stop.is_set():
+                if self.reload_wanted:
+                    self._reload()
+                if self.next_tick_in is not None:
+                    delay = self.next_tick_in
+                else:
+                    idle = self.scheduler.idle_seconds
+                    delay = 60.0 if idle is None else max(0.0, idle)
+                self._wait(delay)
+                if self.stop.is_set() or self.reload_wanted:
+                    continue
+                # On time, woken by IDLE, or a backoff ended: tick now; the next one is an interval on.
+                self.scheduler.run_all()
+        finally:
+            notify.notify("STOPPING=1")
+            if self._watcher is not None:
+                self._watcher.close()
         log.info("casewatch stopped")

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -305,6 +306,65 @@ def test_new_mail_wakes_the_daemon_through_idle(env, dovecot, imap_folder, smtp)
         thread.join(timeout=30)
     with Store(env / "cw.db") as store:
         assert [c.number for c in store.cases()] == ["10712345"]
+
+
+# --------------------------------------------------------------------------- the database file
+
+
+def _with_admin(tmp_path: Path, smtp: SmtpServer) -> tuple[Path, Path]:
+    """A daemon config with an admin and an SMTP server, no mailbox; (config, db)."""
+    config, db = tmp_path / "config.toml", tmp_path / "state" / "casewatch.db"
+    _write_config(
+        config,
+        db,
+        f'admin = "{ADMIN}"\nidle = false\n[outbound]\ntransport = "smtp"\n'
+        f'[smtp]\nhost = "{smtp.host}"\nport = {smtp.port}\nsecurity = "plain"\n',
+    )
+    return config, db
+
+
+def _admin_alerts(smtp: SmtpServer) -> list[EmailMessage]:
+    found = []
+    for m in smtp.messages:
+        msg = email.message_from_bytes(m.data, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        if msg["X-Casewatch-Action"] == "admin_alert":
+            assert list(m.rcpt_tos) == [ADMIN]
+            found.append(msg)
+    return found
+
+
+@pytest.mark.parametrize("change", ["removed", "replaced"])
+def test_a_database_removed_or_replaced_under_the_daemon_alerts_the_admin_and_exits_3(change, tmp_path, smtp):
+    config, db = _with_admin(tmp_path, smtp)
+    other = tmp_path / "other.db"
+    with Store(other) as store, store.transaction():
+        store.mark_run("another casewatch's database")
+    before = other.read_bytes()
+    proc = _start(config, tmp_path)
+    lines: list[bytes] = []
+    try:
+        _wait_for(proc, b"cycle:", lines)  # running, waiting for its next (hourly) tick
+        if change == "removed":
+            db.unlink()
+        else:
+            os.replace(other, db)
+        assert proc.wait(timeout=60) == 3
+        assert proc.stdout is not None
+        lines.append(proc.stdout.read())
+    finally:
+        _reap(proc)
+    log = b"".join(lines)
+    assert f"{db} was {change} while casewatch ran".encode() in log
+    assert b"Traceback" not in log
+    alerts = _admin_alerts(smtp)
+    assert len(alerts) == 1
+    assert "state database was removed or replaced" in str(alerts[0]["Subject"])
+    body = alerts[0].get_body()
+    assert body is not None
+    assert f"{db} was {change}" in body.get_content()
+    if change == "replaced":
+        assert db.read_bytes() == before  # the daemon wrote nothing into the file put in its place
 
 
 # --------------------------------------------------------------------------- the disk

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -124,6 +125,32 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the state database {path}: {_why_not(self.path, exc)}") from None
         self.conn = conn
+        self.opened_as: tuple[int, int] | None = None  # to notice the file removed or replaced
+        with suppress(OSError):
+            self.opened_as = self.file_identity()
+
+    def file_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the file now at the database's path; None if there is none."""
+        if str(self.path) == ":memory:":
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def file_changed(self) -> str:
+        """``"removed"`` or ``"replaced"`` when the file at the path is no longer the one this
+        store opened (its writes go to a file nobody will read again), else ``""``."""
+        if self.opened_as is None:
+            return ""
+        try:
+            now = self.file_identity()
+        except OSError:  # cannot look (a folder made unreadable): the writes will say so
+            return ""
+        if now is None:
+            return "removed"
+        return "" if now == self.opened_as else "replaced"
 
     def close(self) -> None:
         self.conn.close()
