@@ -124,6 +124,7 @@ class Runner:
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(max(1, round(seconds(config.daemon.poll_every)))).seconds.do(self.tick)
         self._watcher: IdleWatcher | None = None
+        self._alive_told = time.monotonic()  # when systemd's watchdog was last told
 
     # ------------------------------------------------------------ stages
 
@@ -162,7 +163,7 @@ class Runner:
         now = self.clock()
         if self.config.mailbox.host:
             counts = self._stage(
-                "imap", result, lambda: poll_imap(self.store, self.config, stopping=self.stop.is_set, now=now)
+                "imap", result, lambda: poll_imap(self.store, self.config, stopping=self._stopping, now=now)
             )
             if "imap" in result.failed:
                 self.next_tick_in = self.imap_backoff.next()
@@ -184,7 +185,7 @@ class Runner:
 
         def send() -> SendCounts:
             with self.make_transport(self.config) as transport:
-                counts = flush(self.store, transport, now, result.sending, stopping=self.stop.is_set)
+                counts = flush(self.store, transport, now, result.sending, stopping=self._stopping)
             if counts.retried and not counts.sent:
                 raise RuntimeFailure(counts.last_error or "sending failed")  # counted for the alert
             return counts
@@ -216,6 +217,15 @@ class Runner:
             metrics.write(path, metrics.render(self.store.health(), extra))
         except Exception as e:
             log.warning("cannot write the metrics file %s: %s", path, e)
+
+    def _stopping(self) -> bool:
+        """Asked between batches of mail read and between messages sent: whether to stop. A long
+        backfill or outbox drain is progress, so systemd's watchdog is told (at its interval)."""
+        interval = notify.watchdog_interval()
+        if interval is not None and time.monotonic() - self._alive_told >= interval:
+            notify.notify("WATCHDOG=1")
+            self._alive_told = time.monotonic()
+        return self.stop.is_set()
 
     def check_database(self) -> None:
         """Raise ``DatabaseGone`` (after mailing the admin) if the database file at the configured

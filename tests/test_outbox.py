@@ -11,7 +11,8 @@ import email
 import email.policy
 import hashlib
 import hmac
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from daemon.outbound.outbox import flush, queue
 from daemon.outbound.transports import FileTransport, SmtpTransport
 from daemon.policy import evaluate
 from daemon.store import Store
+from daemon.store.db import OutgoingRow
 
 BASE = {
     "program_managers": [
@@ -315,3 +317,72 @@ def test_status_counts_queued_sent_and_failed_messages(tmp_path, capsys, monkeyp
     out = capsys.readouterr().out
     # One reminder sent to the owner; one undeliverable (its owner is a vendor address).
     assert "outbox:       0 queued, 1 sent, 1 failed" in out
+
+
+# --------------------------------------------------------------------------- a backlog
+
+
+def _row(n: int, to: str, now: datetime, send_after: datetime) -> OutgoingRow:
+    msg = EmailMessage()
+    mid = f"<backlog.{n}@casewatch.test>"
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = (
+        "casewatch@orbiscascade.org",
+        to,
+        f"n {n}",
+        mid,
+    )
+    msg.set_content(f"message {n}\n")
+    return OutgoingRow(
+        message_id=mid,
+        token=f"token-{n}",
+        kinds=("request_update",),
+        cases=(),
+        sender="casewatch@orbiscascade.org",
+        recipients=(to,),
+        subject=f"n {n}",
+        raw=msg.as_bytes(),
+        created_at=now,
+        send_after=send_after,
+        deadline=now + timedelta(days=3),
+    )
+
+
+def test_a_backlog_of_1000_messages_leaves_in_one_flush(store, smtp):
+    """1,000 messages ready at once (50 people, 20 each: the default daily cap) all leave in one
+    flush, not 100 a cycle; what the cap or quiet hours put off to tomorrow stays queued."""
+    cfg = config_for(smtp)
+    now = t("2026-09-16 10:00")
+    people = [f"pm{n:02d}@orbiscascade.org" for n in range(50)]
+    with store.transaction():
+        for n in range(1000):
+            store.queue_message(_row(n, people[n % 50], now, now), [(f"test:{n}", "request_update", None)])
+        for n in range(1000, 1003):  # over the cap: queued for the next day
+            later = now + timedelta(days=1)
+            store.queue_message(_row(n, people[0], now, later), [(f"test:{n}", "request_update", None)])
+    started = time.perf_counter()
+    with SmtpTransport(cfg.smtp, None) as transport:
+        counts = flush(store, transport, now)
+    print(f"\n1,000 queued messages drained in one flush in {time.perf_counter() - started:.1f} s")
+    assert counts.sent == 1000
+    received = [str(parsed(m.data)["Message-ID"]) for m in smtp.messages]
+    assert sorted(received) == sorted(f"<backlog.{n}@casewatch.test>" for n in range(1000))  # each once
+    assert store.health()["outbox"] == {"sent": 1000, "queued": 3}
+
+
+def test_a_backlog_waits_for_the_next_cycle_when_the_server_is_unreachable(store, smtp):
+    """The flush stops at the first message the server could not even be reached for: the
+    backlog is not tried message by message against a server that is down."""
+    cfg = config_for(smtp)
+    now = t("2026-09-16 10:00")
+    with store.transaction():
+        for n in range(250):
+            store.queue_message(
+                _row(n, "pm@orbiscascade.org", now, now), [(f"test:{n}", "request_update", None)]
+            )
+    down = dataclasses.replace(cfg.smtp, port=1)  # nothing listens on port 1
+    with SmtpTransport(down, None) as transport:
+        counts = flush(store, transport, now)
+    assert (counts.sent, counts.retried, counts.failed) == (0, 1, 0)
+    assert store.health()["outbox"] == {"queued": 250}
+    with SmtpTransport(cfg.smtp, None) as transport:  # back: the rest leaves at once, the one tried later
+        assert flush(store, transport, now).sent == 249

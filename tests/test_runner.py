@@ -308,6 +308,65 @@ def test_new_mail_wakes_the_daemon_through_idle(env, dovecot, imap_folder, smtp)
         assert [c.number for c in store.cases()] == ["10712345"]
 
 
+# --------------------------------------------------------------------------- a backlog
+
+
+def test_one_tick_drains_a_backlog_and_tells_the_watchdog_it_is_alive(tmp_path, smtp, monkeypatch):
+    """1,000 messages waiting in the outbox (a restart after a long SMTP outage) leave in one tick;
+    systemd's watchdog hears from the daemon while they go, not only once they have gone."""
+    import socket
+
+    from daemon.store.db import OutgoingRow
+
+    cfg = parse({"daemon": {"admin": ADMIN, "idle": False}})
+    cfg = dataclasses.replace(
+        cfg, smtp=smtp.smtp(timeout=5.0), outbound=dataclasses.replace(cfg.outbound, transport="smtp")
+    )
+    clock = Clock("2026-09-16 10:00")
+    heard: list[bytes] = []
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify.sock"))
+    sock.settimeout(0.1)
+    done = threading.Event()
+
+    def listen() -> None:  # systemd's side: read every datagram (a full queue would block the sender)
+        while not done.is_set():
+            try:
+                heard.append(sock.recv(4096))
+            except TimeoutError:
+                continue
+
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+    monkeypatch.setenv("WATCHDOG_USEC", "2000")  # told every millisecond
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    try:
+        with Store(tmp_path / "cw.db") as store:
+            now = clock()
+            with store.transaction():
+                for n in range(1000):
+                    msg = EmailMessage()
+                    msg["To"], msg["Subject"], msg["Message-ID"] = f"pm{n % 50}@x.org", f"n {n}", f"<b{n}@t>"
+                    msg.set_content("x\n")
+                    row = OutgoingRow(
+                        f"<b{n}@t>", f"t{n}", ("request_update",), (), "casewatch@orbiscascade.org",
+                        (f"pm{n % 50}@x.org",), f"n {n}", msg.as_bytes(), now, now, now + timedelta(days=3),
+                    )  # fmt: skip
+                    store.queue_message(row, [(f"k{n}", "request_update", None)])
+            started = time.perf_counter()
+            result = Runner(cfg, store, clock=clock).tick()
+            print(f"\none tick drained 1,000 queued messages in {time.perf_counter() - started:.1f} s")
+            assert result.sending.sent == 1000
+            assert store.health()["outbox"] == {"sent": 1000}
+    finally:
+        done.set()
+        listener.join(timeout=10)
+        sock.close()
+    assert len(smtp.messages) == 1000
+    assert b"WATCHDOG=1" in heard
+
+
 # --------------------------------------------------------------------------- the database file
 
 

@@ -34,6 +34,8 @@ from daemon.store.db import OutgoingRow, Store
 log = logging.getLogger(__name__)
 FIRST_RETRY = timedelta(minutes=2)
 LONGEST_RETRY = timedelta(hours=1)
+#: Messages read from the outbox at a time; a flush reads batch after batch until none is ready.
+FLUSH_BATCH = 100
 
 
 @dataclass
@@ -191,44 +193,60 @@ def flush(
     counts: SendCounts | None = None,
     stopping: Callable[[], bool] = lambda: False,
 ) -> SendCounts:
-    """Send every queued message whose time has come; each result is committed at once.
-
-    ``stopping`` is asked before each message: the flush ends after the one in hand."""
+    """Send every queued message whose time has come, however many; each result is committed
+    at once. When each may go (quiet hours, ``[sending] daily_cap``) was decided when it was
+    queued: what is not ready waits. The flush ends early when the server is unreachable (the
+    rest waits for the next cycle) and, ``stopping`` being asked before each message, after the
+    one in hand."""
     counts = counts or SendCounts()
-    for row in store.ready(now):
-        if stopping():
-            break
-        faults.point("send.before")
-        try:
-            transport.send(row["sender"], row["recipients"], row["raw"], row["message_id"])
-            faults.point("send.after")
-        except PermanentFailure as exc:
-            with store.transaction():
-                if exc.accepted:
-                    store.set_recipients(row["id"], [r for r in row["recipients"] if r in exc.refused])
-                store.mark_failed(row["id"], str(exc))
-            counts.failed += 1
-            log.error("failed %s: %s", row["message_id"], exc)
-        except TemporaryFailure as exc:
-            retry_at = now + backoff(row["attempts"])
-            with store.transaction():
-                if exc.accepted:
-                    # Some recipients have it already: only the refused ones get it again.
-                    store.set_recipients(row["id"], [r for r in row["recipients"] if r in exc.refused])
-                if retry_at > row["deadline"]:
-                    store.mark_failed(row["id"], f"gave up after {row['attempts'] + 1} attempts: {exc}")
-                    counts.failed += 1
-                else:
-                    store.mark_retry(row["id"], retry_at, str(exc))
-                    counts.retried += 1
-            log.warning("will retry %s: %s", row["message_id"], exc)
-            counts.last_error = str(exc)
-            if exc.code is None and not exc.accepted:
-                break  # the server is unreachable: the other messages wait for the next cycle
-        else:
-            with store.transaction():
-                store.mark_sent(row["id"], now)
-            faults.point("send.marked")
-            counts.sent += 1
-            log.info("sent %s to %s", row["message_id"], ", ".join(row["recipients"]))
-    return counts
+    tried: set[int] = set()  # each message once per flush, even one still ready after its try
+    while True:
+        rows = [row for row in store.ready(now, limit=FLUSH_BATCH) if row["id"] not in tried]
+        if not rows:
+            return counts
+        for row in rows:
+            if stopping():
+                return counts
+            tried.add(row["id"])
+            if not _send_one(store, transport, now, row, counts):
+                return counts  # the server is unreachable: the other messages wait for the next cycle
+
+
+def _send_one(
+    store: Store, transport: Transport, now: datetime, row: dict[str, Any], counts: SendCounts
+) -> bool:
+    """Send one message and commit what became of it; False when the server cannot be reached."""
+    faults.point("send.before")
+    try:
+        transport.send(row["sender"], row["recipients"], row["raw"], row["message_id"])
+        faults.point("send.after")
+    except PermanentFailure as exc:
+        with store.transaction():
+            if exc.accepted:
+                store.set_recipients(row["id"], [r for r in row["recipients"] if r in exc.refused])
+            store.mark_failed(row["id"], str(exc))
+        counts.failed += 1
+        log.error("failed %s: %s", row["message_id"], exc)
+    except TemporaryFailure as exc:
+        retry_at = now + backoff(row["attempts"])
+        with store.transaction():
+            if exc.accepted:
+                # Some recipients have it already: only the refused ones get it again.
+                store.set_recipients(row["id"], [r for r in row["recipients"] if r in exc.refused])
+            if retry_at > row["deadline"]:
+                store.mark_failed(row["id"], f"gave up after {row['attempts'] + 1} attempts: {exc}")
+                counts.failed += 1
+            else:
+                store.mark_retry(row["id"], retry_at, str(exc))
+                counts.retried += 1
+        log.warning("will retry %s: %s", row["message_id"], exc)
+        counts.last_error = str(exc)
+        if exc.code is None and not exc.accepted:
+            return False
+    else:
+        with store.transaction():
+            store.mark_sent(row["id"], now)
+        faults.point("send.marked")
+        counts.sent += 1
+        log.info("sent %s to %s", row["message_id"], ", ".join(row["recipients"]))
+    return True
