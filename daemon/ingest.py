@@ -166,11 +166,28 @@ def _die_with_parent(parent: int) -> None:
 
 def _worker_init(config: Config, parent: int) -> None:
     _die_with_parent(parent)
-    # Ctrl-C and systemd's SIGTERM reach the whole process group: the daemon finishes the batch
-    # in hand and ends the pool itself, so a worker must not die of them first.
+    # Ctrl-C reaches the whole process group: the daemon finishes the batch in hand and ends the
+    # pool itself, so a worker must not die of it first (it was started ignoring SIGINT, see
+    # _sigint_ignored; this covers a pool started outside the main thread). SIGTERM stays
+    # fatal: the pool uses it to end the workers when one of them died.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _worker["config"] = config
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while workers start: an ignored signal stays ignored across exec, so a Ctrl-C
+    while a worker imports cannot kill it before ``_worker_init``. Only the main thread may
+    change a handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if before is not None:  # None: a handler not set from Python, which cannot be put back
+            signal.signal(signal.SIGINT, before)
 
 
 def _worker_prepare(data: bytes) -> Prepared:
@@ -215,6 +232,10 @@ class Ingester:
         """Start parsing a big batch in the workers; None for a small one (parsed in place)."""
         if self.workers < 2 or len(batch.messages) < PARALLEL_FROM:
             return None
+        with _sigint_ignored():  # the workers start as the pool is given work
+            return self._start(batch)
+
+    def _start(self, batch: Batch) -> Iterator[Prepared]:
         if self._pool is None:
             # Spawned, not forked: a worker starts from a fresh interpreter and so holds none of
             # the daemon's open files (the single-instance lock above all), and no copy of its

@@ -199,7 +199,7 @@ def _holds(pid: int, name: str) -> bool:
     return False
 
 
-def _run_daemon(config: Path, mark: str) -> subprocess.Popen[bytes]:
+def _run_daemon(config: Path, mark: str, session: bool = False) -> subprocess.Popen[bytes]:
     """``casewatch run``, logging to ``<mark>.log`` beside the config (a file: a pipe would stay
     open, and a read hang, as long as any process that inherited it lives)."""
     env = {**os.environ, "CASEWATCH_IMAP_PASSWORD": Dovecot.password, "PYTHONUNBUFFERED": "1", MARK: mark}
@@ -211,6 +211,7 @@ def _run_daemon(config: Path, mark: str) -> subprocess.Popen[bytes]:
             cwd=config.parent,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=session,  # its own process group, as a terminal's foreground job
         )
 
 
@@ -289,6 +290,30 @@ def test_kill_9_mid_backfill_leaves_no_worker_and_a_restart_takes_the_lock_at_on
         assert store.message_count() == BACKFILL  # every message stored, once
         assert store.health()["quarantined"] == 0
         assert len(store.cases()) == BACKFILL
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to see the workers")
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: the daemon parses in place, with no workers")
+def test_ctrl_c_mid_backfill_stops_the_daemon_cleanly(backfill, dovecot, smtp, tmp_path):
+    """Ctrl-C in a terminal signals the whole foreground group, workers included: the daemon
+    finishes the batch in hand and exits 0; the workers leave it to the daemon, and end with it."""
+    config = tmp_path / "config.toml"
+    write_config(config, dovecot, backfill, smtp)
+    config.write_text(config.read_text().replace("batch_size = 2", "batch_size = 20"))
+    proc = _run_daemon(config, "ctrl-c", session=True)
+    try:
+        _wait_log(proc, config, "ctrl-c", b"batch (")
+        assert _workers(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=120) == 0, _log(config, "ctrl-c").decode()
+    finally:
+        _reap(proc)
+    assert _gone("ctrl-c") == []
+    assert b"Traceback" not in _log(config, "ctrl-c")
+    with Store(tmp_path / "cw.db") as store:
+        stored, cursor = store.message_count(), store.cursor(backfill)
+    assert cursor is not None
+    assert cursor.last_uid == stored  # what was read is stored, up to the cursor; the rest comes next run
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:
