@@ -601,6 +601,7 @@ def test_unit_runs_casewatch_as_a_notify_service_with_a_watchdog(
             "ExecStart",
             "ExecReload",
             "KillSignal",
+            "KillMode",
             "TimeoutStopSec",
             "User",
             "Group",
@@ -616,6 +617,7 @@ def test_unit_runs_casewatch_as_a_notify_service_with_a_watchdog(
         "ExecStart": "/opt/casewatch/.venv/bin/casewatch run",
         "ExecReload": "/bin/kill -HUP $MAINPID",
         "KillSignal": "SIGTERM",
+        "KillMode": "mixed",  # the daemon ends its parsing workers itself
         "TimeoutStopSec": "60",
         "User": "casewatch",
         "Group": "casewatch",
