@@ -34,6 +34,44 @@ def test_numbers_in_context(text: str, expected: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # How people cite cases in real mail (real-mail.md, "How people cite cases").
+        ("I opened a support ticket (08197740) yesterday.", ["08197740"]),
+        ("see ticket #170445 from 2015", ["00170445"]),
+        ("Ticket#08197740 is still open", ["08197740"]),
+        ("our tickets 08197740 and 08295726 look alike", ["08197740", "08295726"]),
+        ("Ex Libris case 10665359 was closed", ["10665359"]),
+        ("support case 08295726 - Alma Chat - Assigning Handles", ["08295726"]),
+        ("In Case 07949018 I was told to wait", ["07949018"]),
+        ("Alliance SF case #170445", ["00170445"]),
+        ("Ex Libris support ticket number: 08197740", ["08197740"]),
+        # A ticket of another system is not a vendor case.
+        ("our Jira ticket #123456 tracks it", []),
+        ("I put in an IT ticket 1234567 for the printer", []),
+        ("OCLC ticket 08197740 is about WorldShare", []),
+        ("LibAnswers ticket 12345678", []),
+        # Numbers in real comments that are never case numbers, even after "ticket" or "case".
+        ("ticket job 7336725260004641 failed", []),
+        ("case: the job ID is 7336725260004641", []),
+        ("ticket 7336725260004641", []),
+        ("case MMS 991234567890123456", []),
+        ("case handle 11084/1762286371", []),
+        ("ticket 11084/176228", []),
+        ("case 250929_175836; NA03; 01ALLIANCE_WWU; Doe, Jane - Alma Chat", []),
+        ("ticket 12/03/2025", []),
+        ("case opened 03/12/2025 and 12/31/2025", []),
+        ("ticket 20251203", []),
+        ("ticket 206-281-2000", []),
+        ("ticket URM-123456", []),
+        ("ticket order number 44501234567", []),
+    ],
+)
+def test_numbers_in_context_real_citations(text: str, expected: list[str]) -> None:
+    assert in_context(text) == expected
+
+
+@pytest.mark.parametrize(
     ("digits", "expected"),
     [
         ("170445", "00170445"),

@@ -2,9 +2,11 @@
 
 A vendor case number has 8 digits, zero-padded; older citations with 6 or 7
 digits ("SF case #170445") are padded to 8. Outside the vendor's own mail a
-number counts only in context: after "case", "cases", "SF", "Salesforce", "#"
-or "case of record", including a list after such a word ("cases 10712350,
-10712360 and 10712370"). A longer digit run (an 18-digit MMS ID), a number glued
+number counts only in context: after "case", "cases", "ticket", "tickets",
+"SF", "Salesforce", "#" or "case of record", including a list after such a word
+("cases 10712350, 10712360 and 10712370"; "support ticket (08197740)"). A
+ticket of another system ("Jira ticket", "IT ticket", "OCLC ticket") is not a
+vendor case. A longer digit run (an 18-digit MMS ID), a number glued
 to letters or hyphens (URM-123456, 206-281-2000) or a number that reads as a
 date (20261105) is never a case number.
 """
@@ -18,9 +20,9 @@ _NUM = r"(?<![\w\-/.])\d{6,8}(?![\w\-]|[./]\d)"
 _SEP = r"(?:(?:\s*[,;/&+]\s*)+(?:and\s+|or\s+)?|\s+(?:and|or)\s+)"
 _FILL = r"(?:\s|[:#.(]|\b(?:case|cases|no|nos|number|numbers|nr|is|was|id|now|will\s+be)\b)*"
 _CONTEXT = re.compile(
-    r"(?:\b(?:sf|salesforce|cases?|case\s+of\s+record)\b|#)"
+    r"(?:\b(?P<word>sf|salesforce|cases?|tickets?|case\s+of\s+record)\b|#)"
     + _FILL
-    + r"("
+    + r"(?P<numbers>"
     + _NUM
     + r"(?:"
     + _SEP
@@ -33,8 +35,14 @@ _BARE = re.compile(_NUM)
 # "#" alone is context, except after a word that numbers something else.
 _NOT_CASE_HASH = re.compile(
     r"\b(?:order|invoice|po|pol|purchase|item|record|mms|isbn|issn|barcode|line|room|phone|"
-    r"fax|ext|jira|bug|ticket|account|patron|user|job|set|vendor|release)\b"
+    r"fax|ext|jira|bug|account|patron|user|job|set|vendor|release)\b"
     r"(?:\s+(?:number|no\.?|nr\.?|id|is|was)|\s*:)*\s*$",
+    re.IGNORECASE,
+)
+# "ticket" is context, except for the ticket of another system than the vendor's.
+_OTHER_TICKET = re.compile(
+    r"\b(?:jira|it|help\s*desk|service\s*desk|servicenow|libanswers|springshare|footprints|rt|tdx|"
+    r"teamdynamix|zendesk|freshdesk|oclc|ebsco|gobi|internal|local|campus|library|order|invoice)\s+$",
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d+")
@@ -64,11 +72,12 @@ def in_context(text: str) -> list[str]:
     """Case numbers cited in context, in order of appearance, without repeats."""
     found: list[str] = []
     for match in _CONTEXT.finditer(text):
-        if match.group(0).startswith("#") and _NOT_CASE_HASH.search(
-            text, max(0, match.start() - 40), match.start()
-        ):
+        before = text[max(0, match.start() - 40) : match.start()]
+        if match.group(0).startswith("#") and _NOT_CASE_HASH.search(before):
             continue
-        for digits in _DIGITS.findall(match.group(1)):
+        if (match.group("word") or "").lower().startswith("ticket") and _OTHER_TICKET.search(before):
+            continue
+        for digits in _DIGITS.findall(match.group("numbers")):
             number = normalize(digits)
             if number and number not in found:
                 found.append(number)
