@@ -356,6 +356,8 @@ class Ingester:
             log.warning("%s: %s", raw.origin, time_note)
         for note in outcome.notes:
             log.info("%s: %s", raw.origin, note)
+        for note in mail.notes:  # what could not be decoded as declared, and how it was read
+            log.info("%s: %s", raw.origin, note)
         self.store.add_message(
             {
                 "key": key,
@@ -367,7 +369,7 @@ class Ingester:
                 "kind": rec.kind,
                 "sender": rec.sender,
                 "subject": mail.subject[:500],
-                "note": outcome.ignored or time_note,
+                "note": "; ".join(n for n in (outcome.ignored, time_note, *mail.notes) if n),
                 "raw": raw.data,
             }
         )

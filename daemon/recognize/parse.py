@@ -8,8 +8,9 @@ addresses and identifiers the recognizers need.
 
 from __future__ import annotations
 
-import contextlib
-import email.errors
+import base64
+import binascii
+import codecs
 import email.header
 import email.message
 import email.policy
@@ -66,6 +67,9 @@ class Mail:
     content_type: str
     text: str  # plain body, or the HTML body made text
     parent_ids: tuple[str, ...]  # In-Reply-To then References, without brackets
+    # What could not be decoded as declared and how it was read instead (bad charsets, damaged
+    # base64, raw 8-bit headers, broken MIME): stored as the message's note.
+    notes: tuple[str, ...] = ()
 
     def header(self, name: str) -> str:
         values = self.headers.get(name.lower())
@@ -82,16 +86,163 @@ class Mail:
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _WS = re.compile(r"\s+")
 
+#: An RFC 2047 encoded word, read loosely (any encoding letter, spaces in the text) so that a
+#: malformed one is noticed and kept as written rather than half-decoded. No ``?`` inside a
+#: part: that keeps the scan linear on hostile input.
+_ENCODED_WORD = re.compile(r"=\?([^?]*)\?([^?]*)\?([^?]*)\?=")
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+#: A header says at most this many things about how it was decoded (a hostile one could say thousands).
+MAX_NOTES = 12
 
-def decode_header(value: Any) -> str:
-    """An RFC 2047 header value as text, folded onto one line; never raises."""
+
+def _shown(name: str, limit: int = 40) -> str:
+    """A name from the message, safe to put in a note: printable, short, quoted."""
+    clean = "".join(c if c.isprintable() else "?" for c in name[:limit])
+    return repr(clean + ("…" if len(name) > limit else ""))
+
+
+def _note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)
+
+
+def _codec(charset: str) -> str | None:
+    """The Python codec of a MIME charset name (RFC 2231 language dropped); None when unknown
+    (not ASCII, not a codec, or not a text encoding)."""
+    name = charset.partition("*")[0].strip().strip('"').lower()
+    if not name or not name.isascii():
+        return None
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
+
+
+def decode_bytes(data: bytes, charset: str | None, where: str, notes: list[str]) -> str:
+    """Bytes in a declared charset as text; never raises. An unknown charset is read as UTF-8
+    when the bytes are UTF-8, else latin-1; bytes the charset cannot read become U+FFFD.
+    Every fallback is noted (``where`` names the header or part)."""
+    codec = _codec(charset) if charset else "ascii"
+    if codec is None:
+        try:
+            text, used = data.decode("utf-8"), "UTF-8"
+        except UnicodeDecodeError:
+            text, used = data.decode("latin-1"), "latin-1"
+        _note(notes, f"{where}: unknown charset {_shown(charset or '')}, read as {used}")
+        return text
+    try:
+        text = data.decode(codec)
+    except Exception:  # UnicodeError, or a codec that fails its own way
+        try:
+            text = data.decode(codec, "replace")
+            _note(notes, f"{where}: bytes not valid {_shown(charset or 'us-ascii')} replaced by U+FFFD")
+        except Exception:
+            text = data.decode("latin-1")
+            _note(notes, f"{where}: charset {_shown(charset or '')} failed, read as latin-1")
+    if _SURROGATE.search(text):  # utf-7 and friends can make lone surrogates: not text
+        text = _SURROGATE.sub("\ufffd", text)
+        _note(notes, f"{where}: invalid characters in {_shown(charset or '')} replaced by U+FFFD")
+    return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes | None:
+    """The bytes of an encoded word's text; None when the encoding is unknown or undecodable."""
+    raw = payload.encode("utf-8", "surrogateescape")
+    if encoding.lower() == "q":
+        return _QP_ESCAPE.sub(lambda m: bytes.fromhex(m.group(1).decode()), raw.replace(b"_", b" "))
+    if encoding.lower() == "b":
+        data = _NOT_BASE64.sub(b"", raw)
+        if len(data) % 4 == 1 or (not data and raw.strip()):
+            return None
+        try:
+            return base64.b64decode(data + b"=" * (-len(data) % 4))
+        except (binascii.Error, ValueError):
+            return None
+    return None
+
+
+def _raw_header_text(value: str, where: str, notes: list[str]) -> str:
+    """A header as the parser left it: 8-bit bytes (kept as surrogate escapes) read as UTF-8,
+    else latin-1 (noted)."""
+    if not _SURROGATE.search(value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        _note(notes, f"{where}: raw 8-bit bytes, not UTF-8, read as latin-1")
+        return data.decode("latin-1", "replace")
+
+
+def decode_header_noted(value: Any, name: str = "header") -> tuple[str, tuple[str, ...]]:
+    """An RFC 2047 header value as text, folded onto one line, and what fell back; never raises.
+
+    Adjacent encoded words in one charset are joined before decoding (a character may be split
+    between them); the white space between encoded words is dropped. A word with an unknown
+    encoding letter or undecodable base64 stays as written; an unknown charset is read as UTF-8
+    or latin-1; invalid bytes become U+FFFD. Each such fallback is a note naming the header.
+    """
     if value is None:
-        return ""
-    text = str(value)
+        return "", ()
+    where = name.strip()[:60] or "header"
+    notes: list[str] = []
+    text = _raw_header_text(value if isinstance(value, str) else str(value), where, notes)
     if "=?" in text:
-        with contextlib.suppress(ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
-            text = str(email.header.make_header(email.header.decode_header(text)))
-    return _WS.sub(" ", text).strip()
+        text = _decode_words(text, where, notes)
+    text = _WS.sub(" ", text.replace("\x00", "")).strip()
+    if len(notes) > MAX_NOTES:
+        notes[MAX_NOTES - 1 :] = [f"{where}: {len(notes) - MAX_NOTES + 1} more decoding fallbacks"]
+    return text, tuple(notes)
+
+
+def _decode_words(text: str, where: str, notes: list[str]) -> str:
+    # pieces: plain text (charset None) or the bytes of encoded words in one charset
+    pieces: list[tuple[str | bytes, str | None]] = []
+    pos = 0
+    for match in _ENCODED_WORD.finditer(text):
+        charset, encoding, payload = match.groups()
+        data = _word_bytes(encoding, payload)
+        between = text[pos : match.start()]
+        pos = match.end()
+        if data is None:
+            if encoding.lower() in ("q", "b"):
+                _note(notes, f"{where}: undecodable base64 in an encoded word, kept as written")
+            else:
+                _note(
+                    notes, f"{where}: encoded word with unknown encoding {_shown(encoding)}, kept as written"
+                )
+            pieces.append((between + match.group(0), None))
+            continue
+        previous = pieces[-1] if pieces else None
+        if between and not (between.isspace() and previous is not None and previous[1] is not None):
+            pieces.append((between, None))
+        elif (
+            previous is not None
+            and isinstance(previous[0], bytes)
+            and previous[1] is not None
+            and previous[1].lower() == charset.lower()
+        ):
+            pieces[-1] = (previous[0] + data, previous[1])
+            continue
+        pieces.append((data, charset))
+    pieces.append((text[pos:], None))
+    out = []
+    for content, charset in pieces:
+        if isinstance(content, bytes):
+            out.append(decode_bytes(content, charset, where, notes))
+        else:
+            out.append(content)
+    return "".join(out)
+
+
+def decode_header(value: Any, name: str = "header") -> str:
+    """An RFC 2047 header value as text, folded onto one line; never raises."""
+    return decode_header_noted(value, name)[0]
 
 
 def message_ids(value: str) -> tuple[str, ...]:
@@ -249,15 +400,18 @@ class _HtmlText(HTMLParser):
         return "\n".join(self.lines).strip()
 
 
-def html_to_text(markup: str) -> str:
-    """Readable text from HTML; tables of label / value rows become ``label: value`` lines."""
+def html_to_text(markup: str, notes: list[str] | None = None) -> str:
+    """Readable text from HTML; tables of label / value rows become ``label: value`` lines.
+    Markup the parser cannot read has its tags stripped instead (said in ``notes``)."""
     parser = _HtmlText()
     try:
         parser.feed(markup)
         parser.close()
-    except (AssertionError, ValueError):  # HTMLParser on broken markup
+        return parser.text()
+    except Exception as exc:  # HTMLParser on broken markup (AssertionError, ValueError, ...)
+        if notes is not None:
+            _note(notes, f"HTML body unreadable ({type(exc).__name__}): tags stripped instead")
         return html.unescape(re.sub(r"<[^>]*>", " ", markup))
-    return parser.text()
 
 
 def _normalize_newlines(data: bytes) -> bytes:
@@ -266,18 +420,14 @@ def _normalize_newlines(data: bytes) -> bytes:
     return data
 
 
-def _decoded(part: email.message.Message) -> str:
+def _decoded(part: email.message.Message, notes: list[str]) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, "replace")
-    except LookupError:
-        return payload.decode("latin-1")
+    return decode_bytes(payload, part.get_content_charset() or "utf-8", part.get_content_type(), notes)
 
 
-def _stdlib_parse(data: bytes) -> tuple[email.message.Message | None, list[str], list[str]]:
+def _stdlib_parse(data: bytes, notes: list[str]) -> tuple[email.message.Message | None, list[str], list[str]]:
     """The fallback when mail-parser raises: text parts read with the stdlib alone."""
     try:
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
@@ -288,9 +438,9 @@ def _stdlib_parse(data: bytes) -> tuple[email.message.Message | None, list[str],
                 continue
             ctype = part.get_content_type()
             if ctype == "text/plain":
-                plain.append(_decoded(part))
+                plain.append(_decoded(part, notes))
             elif ctype == "text/html":
-                markup.append(_decoded(part))
+                markup.append(_decoded(part, notes))
     except RecursionError:
         raise Unparseable("MIME nesting too deep") from None
     except Exception as exc:
@@ -305,25 +455,35 @@ def parse(data: bytes) -> Mail:
     if len(data) > MAX_BYTES:
         raise Unparseable(f"message larger than {MAX_BYTES} bytes")
     data = _normalize_newlines(data)
+    notes: list[str] = []
     try:
         parsed = mailparser.parse_from_bytes(data)
         msg, plain, markup = parsed.message, parsed.text_plain, parsed.text_html
-    except Exception:  # mail-parser gave up on a part: read it with the stdlib alone
-        msg, plain, markup = _stdlib_parse(data)
+        _body_notes(parsed.defects, notes)
+    except Exception as exc:  # mail-parser gave up on a part: read it with the stdlib alone
+        notes.append(f"mail-parser failed ({type(exc).__name__}): read with the standard library")
+        msg, plain, markup = _stdlib_parse(data, notes)
     if msg is None or not msg.keys():
         raise Unparseable("no headers: not an e-mail message")
 
     headers: dict[str, list[str]] = {}
-    for name, value in msg.items():
-        headers.setdefault(str(name).strip().lower(), []).append(decode_header(value))
+    for name, value in msg.raw_items():  # as written: 8-bit bytes still surrogate escapes
+        key = _raw_header_text(str(name), "a header name", notes).strip()
+        text, said = decode_header_noted(value, key)
+        headers.setdefault(key.lower(), []).append(text)
+        notes.extend(n for n in said if n not in notes)
     frozen = {k: tuple(v) for k, v in headers.items()}
     if not any(k in frozen for k in ("from", "subject", "date", "message-id", "to", "sender")):
         raise Unparseable("no mail headers (From, To, Subject, Date, Message-ID all missing)")
+    _part_notes(msg, notes)
 
     text = "\n".join(t for t in plain if t)
     if not text.strip() and markup:
-        text = html_to_text("\n".join(markup))
+        text = html_to_text("\n".join(markup), notes)
     text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    if _SURROGATE.search(text):  # never seen from mail-parser, but not text: SQLite would refuse it
+        text = _SURROGATE.sub("\ufffd", text)
+        _note(notes, "body: invalid characters replaced by U+FFFD")
 
     aware, naive = _date(frozen.get("date", ("",))[0])
     ids = message_ids(frozen.get("message-id", ("",))[0])
@@ -334,6 +494,7 @@ def parse(data: bytes) -> Mail:
         content_type = msg.get_content_type()
     except Exception:  # compat32 may choke on a mangled header
         content_type = "text/plain"
+        _note(notes, "Content-Type unreadable: read as text/plain")
     return Mail(
         message_id=ids[0] if ids else None,
         subject=frozen.get("subject", ("",))[0],
@@ -347,4 +508,45 @@ def parse(data: bytes) -> Mail:
         content_type=content_type,
         text=text,
         parent_ids=parents,
+        notes=_capped(notes),
     )
+
+
+#: What the stdlib's defects mean for the text casewatch reads (the others change nothing).
+_DEFECT_NOTES = {
+    "InvalidBase64CharactersDefect": "damaged base64: invalid characters skipped",
+    "InvalidBase64PaddingDefect": "damaged base64: padding added",
+    "InvalidBase64LengthDefect": "undecodable base64: read as written",
+    "StartBoundaryNotFoundDefect": "MIME boundary not found: read as one part",
+    "CloseBoundaryNotFoundDefect": "closing MIME boundary missing: read to the end",
+    "MultipartInvariantViolationDefect": "multipart without parts: read as one part",
+    "NoBoundaryInMultipartDefect": "multipart without a boundary: read as one part",
+}
+
+
+def _part_notes(msg: email.message.Message, notes: list[str]) -> None:
+    """Notes for the MIME defects the stdlib worked around (damaged base64 is only noticed
+    once the payload is decoded, after mail-parser has read the defects)."""
+    try:
+        for part in msg.walk():
+            for defect in part.defects:
+                said = _DEFECT_NOTES.get(type(defect).__name__)
+                if said:
+                    _note(notes, f"{part.get_content_type()}: {said}")
+    except Exception as exc:  # a part too broken to walk: what was read stands
+        _note(notes, f"MIME structure unreadable ({type(exc).__name__})")
+
+
+def _body_notes(defects: Any, notes: list[str]) -> None:
+    """mail-parser's own fallbacks (a body charset it could not apply) as notes."""
+    for entry in defects if isinstance(defects, list) else ():
+        for items in entry.values() if isinstance(entry, dict) else ():
+            for item in items if isinstance(items, list) else ():
+                if isinstance(item, str) and item.startswith(("CharsetDecodeDefect", "MimeHeaderDefect")):
+                    _note(notes, item.split(". Original bytes")[0][:200])
+
+
+def _capped(notes: list[str]) -> tuple[str, ...]:
+    if len(notes) <= MAX_NOTES:
+        return tuple(notes)
+    return (*notes[: MAX_NOTES - 1], f"{len(notes) - MAX_NOTES + 1} more decoding fallbacks")
