@@ -9,7 +9,29 @@ from collections.abc import Iterator
 
 import pytest
 from dovecot import Dovecot, find_dovecot
+from hypothesis import HealthCheck, settings
 from smtpserver import SmtpServer, find_openssl
+
+# --------------------------------------------------------------------------- Hypothesis
+
+# The profiles set how many examples the tests that do not fix their own count run: above all
+# tests/test_fuzz.py. "ci" (the default): a few thousand, the same ones on every run
+# (derandomized, so CI is reproducible), under a minute on two cores. "long"
+# (``pytest tests/test_fuzz.py --hypothesis-profile=long``): 100,000 new random ones, for a
+# local run of an hour or two. Never a deadline: timing is no assert here.
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile(
+    "ci", max_examples=2_000, deadline=None, derandomize=True, suppress_health_check=_SLOW_IS_FINE
+)
+settings.register_profile(
+    "long",
+    max_examples=100_000,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=_SLOW_IS_FINE,
+    print_blob=True,
+)
+settings.load_profile("ci")
 
 # --------------------------------------------------------------------------- IMAP
 
