@@ -230,6 +230,64 @@ class Recognize:
         r"customer (input|response) (needed|required)",
     )
     closed_statuses: tuple[str, ...] = (r"\bclosed\b", r"\bresolved\b", r"\bcancell?ed\b")
+    # The vendor's own sentences that carry the case number in a notification's body, each with
+    # one group: the number ("A new comment has been added to case  08197740.", "Direct Link:").
+    case_number_body: tuple[str, ...] = (
+        r"\bnew comment has been added to (?:your )?case\s*#?\s*(\d{6,8})\b",
+        r"^[ \t>*]*direct link[ \t*]*:[ \t]*(?:\S*?[/=#])?(\d{6,8})\b",
+    )
+    # Where the comment of a notification starts (it runs from the end of the match up to the
+    # notification's own Status / Priority / Description block, or its footer).
+    comment_starts: tuple[str, ...] = (
+        r"^[ \t>*]*(?:last|latest) comment[ \t*]*:",
+        r"\b(?:new comment has been added to|commented on) your case\b[^\n]*:[ \t]*$",
+    )
+    # Lines of a notification's footer: the comment and the description end before them.
+    notification_footer: tuple[str, ...] = (
+        r"^[ \t>*]*direct link[ \t*]*:",
+        r"^\s*clarivate support\s*$",
+        r"^\s*clarivate\W{0,3}(?:\(tm\))?\s+is home for\b",
+        r"^\s*reply to this (?:e-?mail|message)\b",
+        r"^\s*(?:you can (?:view|update)|to view|view (?:and update )?(?:your|the) case)\b",
+        r"thread::",
+        r"ref:[_!]00d",
+    )
+    # Bodies of the vendor's automatic acknowledgements of an escalation request (no comment).
+    escalation_ack_body: tuple[str, ...] = (
+        r"\byour (?:request to escalate|escalation request)\b[^.]{0,120}\b(?:has been|was|is) "
+        r"(?:received|acknowledged)\b",
+        r"\b(?:we )?(?:have )?(?:received|acknowledge)d? your (?:request to escalate|escalation)\b",
+        r"\byour escalation of case\b[^.]{0,120}\bwas received\b",
+    )
+    # Bodies of the vendor's automatic "waiting for your reply" reminders (no comment).
+    pending_reminder_body: tuple[str, ...] = (
+        r"\bis (?:awaiting|pending) your (?:response|input|reply)\b",
+        r"\bwill be closed automatically\b",
+        r"\bwe have not (?:yet )?(?:heard|received a (?:response|reply)) from you\b",
+    )
+    # Bodies of satisfaction-survey invitations (no comment).
+    survey_body: tuple[str, ...] = (
+        r"\b(?:take|complete|fill out) (?:a |our |the |this )?(?:short |brief |quick )?"
+        r"(?:customer )?(?:satisfaction )?survey\b",
+        r"\brate the support you received\b",
+        r"\bhow (?:did we do|satisfied were you)\b",
+    )
+    # Bodies of "your case was received / created" notifications (no comment).
+    created_body: tuple[str, ...] = (
+        r"\byour (?:new )?case\b[^.\n]{0,200}\bhas been (?:received|created|opened|logged)\b",
+    )
+    # Lines that say nothing of their own (greetings, sign-offs, headings of the vendor's
+    # templates): a mail with a Status and only such lines besides its labels is a status change.
+    boilerplate: tuple[str, ...] = (
+        r"^(?:hi|hello|dear|greetings)\b",
+        r"^(?:thank you|thanks|kind regards|best regards|regards|sincerely)\b",
+        r"^(?:ex libris|clarivate|proquest)\b",
+        r"^(?:case|status) (?:update|updated|status changed|notification)\W*$",
+        r"^the status of your case\b",
+        r"^your case\b[^.]{0,200}\bhas been updated\b",
+        r"^(?:please )?do not reply\b",
+        r"^(?:this is an automated|this message was sent automatically)\b",
+    )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ _MEMBER_EVENT = {
     "update_request": "update_requested",
     "escalation_request": "escalation_requested",
 }
+#: Vendor events that are themselves the status news of their mail.
+_STATUS_EVENTS = frozenset({"status_changed", "case_closed", "case_opened"})
 #: Fields a later vendor mail may change without it being a conflict worth a log line.
 _MUTABLE = frozenset({"status", "priority", "title", "description"})
 
@@ -155,12 +157,20 @@ def _vendor(
             old = getattr(before, name, None)
             if name not in _MUTABLE and old and value != old:
                 notes.append(f"case {case}: {name} {old!r} -> {value!r} (the later mail wins)")
-        if kind == "vendor_comment" and fields.status and before.status and fields.status != before.status:
+        if (
+            kind not in _STATUS_EVENTS
+            and fields.status
+            and before.status
+            and fields.status.casefold() != before.status.casefold()
+        ):
+            # Whatever the mail is (a comment, an acknowledgement, a reminder), a Status that
+            # differs from the case's last one is a status change: an event of its own, so an
+            # acknowledgement carrying one still counts as no response while the change does.
             events.append(
                 Event(
                     case,
                     at,
-                    "status_changed",
+                    "case_closed" if state == "closed" else "status_changed",
                     "vendor",
                     message_id,
                     f"status: {fields.status}",

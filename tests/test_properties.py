@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from daemon.config import Config
 from daemon.recognize import Unparseable, recognize
 from daemon.recognize.casenumbers import in_context
+from daemon.recognize.parse import decode_header_noted as parse_decode
 from daemon.recognize.parse import html_to_text
 
 CONFIG = Config()
@@ -90,6 +91,28 @@ def test_mail_shaped_input_never_raises(
 @given(st.text(max_size=2000))
 def test_case_numbers_are_always_eight_digits(text: str) -> None:
     assert all(len(n) == 8 and n.isdigit() for n in in_context(text))
+
+
+ENCODED_WORDS = st.builds(
+    "=?{}?{}?{}?=".format,
+    st.one_of(
+        st.sampled_from(["utf-8", "bogus", "utf-8\udce9", "utf-7", "unicode_escape", ""]), st.text(max_size=8)
+    ),
+    st.sampled_from(["q", "b", "B", "x", ""]),
+    st.text(max_size=12),
+)
+
+
+@_settings()
+@given(
+    st.lists(st.one_of(ENCODED_WORDS, st.text(max_size=20)), max_size=6), st.sampled_from([" ", "", "\n "])
+)
+def test_header_decoding_never_raises_and_gives_text(words: list[str], sep: str) -> None:
+    """Any header value (surrogate escapes stand for raw 8-bit bytes) decodes to text SQLite can
+    store: no lone surrogates, and a note for every fallback taken."""
+    text, notes = parse_decode(sep.join(words), "Subject")
+    text.encode("utf-8")  # raises on a lone surrogate
+    assert all(n.startswith("Subject: ") for n in notes)
 
 
 @_settings()

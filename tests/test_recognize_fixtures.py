@@ -90,3 +90,43 @@ def test_recognize_fixture(path: Path) -> None:
         + "\n  ".join(diffs)
         + f"\n  (recognizer reason: {got.reason!r}, summary: {got.summary!r})"
     )
+
+
+REAL_NOTIFICATION = (
+    "Hello Mark,\n\nA new comment has been added to case  08197740.\n\n"
+    "Case Title: Alma Chat - Handles\nLast Comment:\nDear Mark,\nThe handles are assigned.\n"
+    "Best regards,\nSabine\n\nStatus: In Progress - Tier 2\nPriority: Medium\nDescription:\n"
+    "250929_175836; NA03; 01ALLIANCE_WOU; McFate, Mark - Alma Chat\n"
+    "Thank you,\nClarivate Support\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("to", "owner"),
+    [
+        # the consortium's own addresses first, the person after them
+        ("Alma Support <alma-support@orbiscascade.org>, Mark McFate <mmcfate@wou.edu>", "mmcfate@wou.edu"),
+        ("casewatch+cases@orbiscascade.org, mmcfate@wou.edu", "mmcfate@wou.edu"),
+        # addressed to the consortium alone: the greeting names the person, but no address
+        ("Alma Support <alma-support@orbiscascade.org>", None),
+        ("ALMA-SUPPORT@orbiscascade.org", None),
+    ],
+)
+def test_the_consortiums_own_addresses_are_never_the_owner(to: str, owner: str | None) -> None:
+    """``[outbound] from_address`` (plus-addressed too) and the mailbox's login are the consortium's:
+    never a case owner (nor are ``[lists] addresses``, but mail to them is list traffic)."""
+    import dataclasses
+
+    from daemon.config import Config, Lists, Mailbox
+    from daemon.recognize import recognize
+    from tests.mailmaker import message
+
+    config = dataclasses.replace(
+        Config(),
+        mailbox=Mailbox(host="imap.orbiscascade.org", username="alma-support@orbiscascade.org"),
+        lists=Lists(addresses=("alliance-cases@lists.orbiscascade.org",)),
+    )
+    raw = message(to=to, cc=None, subject="Alma Chat - Handles", body=REAL_NOTIFICATION)
+    got = recognize(raw, config)
+    assert (got.kind, got.cases, got.fields.owner) == ("comment", ("08197740",), owner)
+    assert got.fields.institution == "WOU"

@@ -128,3 +128,74 @@ def test_list_only_case_and_newsletter_visibility() -> None:
     assert project("10712345", [mention]).state == "unknown"
     assert visible([mention])
     assert not visible([news])
+
+
+@pytest.mark.parametrize(
+    ("rec", "before_status", "kinds"),
+    [
+        # an acknowledgement carrying a new Status: the ack is no response, the change is one
+        (
+            vendor("escalation_ack", status="Escalated - Tier 2"),
+            "In Progress",
+            ["escalation_acknowledged", "status_changed"],
+        ),
+        (
+            vendor("pending_reminder", status="Pending Customer Input"),
+            "In Progress",
+            ["pending_customer_reminder", "status_changed"],
+        ),
+        # the same Status again (in another case of letters) is no change
+        (
+            vendor("pending_reminder", status="pending customer input"),
+            "Pending Customer Input",
+            ["pending_customer_reminder"],
+        ),
+        (vendor("survey", status="Closed"), "Closed", ["survey_invited"]),
+        # a comment whose notification says Closed closes the case
+        (vendor("comment", status="Closed"), "In Progress - Tier 2", ["vendor_comment", "case_closed"]),
+        (
+            vendor("comment", status="Update Received"),
+            "Pending Customer Input",
+            ["vendor_comment", "status_changed"],
+        ),
+    ],
+)
+def test_a_new_status_in_any_vendor_mail_is_a_status_change(
+    rec: Recognition, before_status: str, kinds: list[str]
+) -> None:
+    before = Case("10712345", state=state_of(before_status, CFG) or "open", status=before_status)
+    out = interpret(rec, AT, "<m@x>", None, {"10712345": before}, CFG)
+    assert [e.kind for e in out.events] == kinds
+    later = [
+        Event(
+            "10712345",
+            datetime(2026, 10, 1, tzinfo=UTC),
+            "case_opened",
+            "vendor",
+            None,
+            "",
+            {"status": before_status},
+        )
+    ]
+    case = project("10712345", [*later, *out.events])
+    assert (case.status, case.state) == (rec.fields.status, state_of(rec.fields.status, CFG))
+    changed = len(kinds) > 1
+    assert (case.last_vendor_response_at == AT) == (changed or kinds[0] == "vendor_comment")
+
+
+def test_an_acknowledgement_without_news_is_no_response() -> None:
+    opened = ev("case_opened", 1, status="In Progress", state="open")
+    before = project("10712345", [opened])
+    out = interpret(
+        vendor("escalation_ack", status="In Progress"), AT, "<m@x>", None, {"10712345": before}, CFG
+    )
+    assert [e.kind for e in out.events] == ["escalation_acknowledged"]
+    assert project("10712345", [opened, *out.events]).last_vendor_response_at is None
+
+
+def test_an_owner_learned_earlier_stays_when_a_later_mail_names_none() -> None:
+    first = ev("vendor_comment", 2, owner="mmcfate@wou.edu", owner_guessed=True)
+    later_rec = Recognition("vendor", "comment", cases=("10712345",), fields=CaseFields(status="In Progress"))
+    before = project("10712345", [first])
+    out = interpret(later_rec, AT, None, None, {"10712345": before}, CFG)
+    assert project("10712345", [first, *out.events]).owner == "mmcfate@wou.edu"

@@ -14,7 +14,7 @@ from daemon.config import Config
 from daemon.model import CaseFields, Recognition
 from daemon.recognize import casenumbers
 from daemon.recognize.classify import is_vendor_address, list_name, matches, noise_kind
-from daemon.recognize.fields import clean_subject, vendor_fields
+from daemon.recognize.fields import Parts, clean_subject, prose, split_notification, vendor_fields
 from daemon.recognize.parse import Address, Mail, Unparseable, parse
 from daemon.recognize.quotes import new_text
 
@@ -40,12 +40,25 @@ def _summary(text: str, limit: int = 160) -> str:
     return ""
 
 
-def _vendor_kind(mail: Mail, subject: str, fields: CaseFields, config: Config) -> str:
+def _vendor_kind(mail: Mail, subject: str, fields: CaseFields, parts: Parts, config: Config) -> str:
+    """The kind of a vendor mail, from its subject and its body.
+
+    Automatic mail (surveys, escalation acknowledgements, pending-customer reminders, "case
+    received") is told by its subject or by the notification's own words (never by words inside
+    an analyst's comment). A mail whose only news is a Status is a status change, whatever its
+    subject called it; a notification carrying a comment is a comment.
+    """
     r = config.recognize
     sender = mail.sender
-    if matches(r.survey_subjects, subject) or sender.local.lower() in ("survey", "surveys"):
+    own = parts.own
+    automatic = not (parts.has_comment and parts.comment)
+    if (
+        matches(r.survey_subjects, subject)
+        or sender.local.lower() in ("survey", "surveys")
+        or (automatic and matches(r.survey_body, own))
+    ):
         return "survey"
-    if matches(r.escalation_ack_subjects, subject):
+    if matches(r.escalation_ack_subjects, subject) or (automatic and matches(r.escalation_ack_body, own)):
         return "escalation_ack"
     if matches(r.closed_subjects, subject) or (
         fields.status
@@ -55,13 +68,28 @@ def _vendor_kind(mail: Mail, subject: str, fields: CaseFields, config: Config) -
         return "closed"
     if matches(r.status_subjects, subject):
         return "status"
-    if matches(r.pending_reminder_subjects, subject):
+    if matches(r.pending_reminder_subjects, subject) or (automatic and matches(r.pending_reminder_body, own)):
         return "pending_reminder"
-    if matches(r.created_subjects, subject):
+    if matches(r.created_subjects, subject) or (automatic and matches(r.created_body, own)):
         return "created"
+    if parts.has_comment:
+        return "comment" if parts.comment or not fields.status else "status"
+    if fields.status and not prose(own, config):
+        return "status"  # e.g. "Update on your case" carrying only a "Current status" row
     if matches(r.comment_subjects, subject) or matches(r.comment_body, mail.text):
         return "comment"
     return ""
+
+
+def _body_case(text: str, config: Config) -> str | None:
+    """The case number the notification's own sentences give ("added to case  N.", "Direct Link:")."""
+    for pattern in config.recognize.case_number_body:
+        m = re.search(pattern, text, re.IGNORECASE | re.MULTILINE)
+        if m and m.groups():
+            number = casenumbers.normalize(m.group(1))
+            if number:
+                return number
+    return None
 
 
 def recognize_mail(mail: Mail, config: Config) -> Recognition:
@@ -142,10 +170,16 @@ def _reply(mail: Mail, config: Config) -> Recognition | None:
 
 
 def _vendor(mail: Mail, subject: str, thread_keys: list[str], config: Config) -> Recognition:
-    fields = vendor_fields(mail, config)
-    kind = _vendor_kind(mail, subject, fields, config)
+    parts = split_notification(mail.text, config)
+    fields = vendor_fields(mail, config, parts)
+    kind = _vendor_kind(mail, subject, fields, parts, config)
     cited = casenumbers.in_context(f"{subject}\n{mail.text}")
-    primary = casenumbers.in_context(subject) or ([n] if (n := casenumbers.first_number(subject)) else [])
+    primary = (
+        casenumbers.in_context(subject)
+        or ([n] if (n := casenumbers.first_number(subject)) else [])
+        or ([b] if (b := _body_case(parts.own, config)) else [])
+    )
+    cited += [n for n in primary if n not in cited]
     bulk = mail.has("list-unsubscribe") or mail.header("precedence").lower() in ("bulk", "list")
     if not kind and (matches(config.recognize.newsletter_subjects, subject) or bulk or len(cited) > 1):
         kind = "newsletter"
@@ -162,7 +196,10 @@ def _vendor(mail: Mail, subject: str, thread_keys: list[str], config: Config) ->
     related = tuple(n for n in cited if n not in case)
     if kind == "closed" and not fields.status:
         fields = CaseFields(**{**fields.__dict__, "status": "Closed"})
-    comment = new_text(mail.text) if kind == "comment" else mail.text
+    if kind == "comment":
+        comment = new_text(parts.comment) if parts.has_comment else new_text(mail.text)
+    else:
+        comment = mail.text
     return Recognition(
         "vendor",
         kind or "comment",

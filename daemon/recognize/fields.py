@@ -8,11 +8,13 @@ parser has already made those ``Label: value`` lines).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from daemon.config import Config, Labels, PriorityNames
 from daemon.model import CaseFields
 from daemon.recognize.casenumbers import REF_TOKEN, THREAD_TOKEN
+from daemon.recognize.classify import is_vendor_address, matches
 from daemon.recognize.parse import Mail
 
 _EMAIL = re.compile(r"[\w.+'\-]+@[\w\-]+(?:\.[\w\-]+)+")
@@ -33,9 +35,11 @@ _STATUS_IN_SUBJECT = re.compile(r"\bstatus\s+(?:changed|updated)\s+(?:to|:)\s*(.
 _DESCRIPTION_END = re.compile(
     r"^\s*(?:you can (?:view|update)|to view|view (?:and update )?(?:your|the) case|"
     r"thread::|ref:[_!]|--\s*$|_{5,}|kind regards|best regards|regards,|thank you,?$|"
-    r"(?:please )?do not reply)",
+    r"(?:please )?do not reply|direct link\s*:|(?:ex libris|clarivate|proquest)(?: customer)? support\s*$)",
     re.IGNORECASE,
 )
+# Any "Label: value" line (a label of up to five words): not prose of its own.
+_ANY_LABEL = re.compile(r"^[ \t>*•\-]*[A-Za-z][\w/()' -]{0,40}?[ \t*]*:(?:[ \t]+\S.*)?$")
 
 
 @lru_cache(maxsize=64)
@@ -48,6 +52,13 @@ def _label_pattern(synonyms: tuple[str, ...]) -> re.Pattern[str]:
     )
 
 
+def _heading_pattern(synonyms: tuple[str, ...]) -> re.Pattern[str]:
+    """A label alone on its line, without a colon ("Problem description" as a heading)."""
+    names = sorted(synonyms, key=len, reverse=True)
+    alternatives = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names)
+    return re.compile(rf"^[ \t>*•#\-]*(?:{alternatives})[ \t*]*$", re.IGNORECASE | re.MULTILINE)
+
+
 def labelled(text: str, synonyms: tuple[str, ...]) -> str | None:
     """The value after the first line that starts with one of the labels."""
     for match in _label_pattern(synonyms).finditer(text):
@@ -58,17 +69,141 @@ def labelled(text: str, synonyms: tuple[str, ...]) -> str | None:
 
 
 def description(text: str, synonyms: tuple[str, ...]) -> str | None:
-    """The description block: the labelled line and what follows, up to the footer."""
-    match = _label_pattern(synonyms).search(text)
+    """The description block: the labelled line (or a heading line naming it, without a colon)
+    and what follows, up to the footer."""
+    labelled_match = _label_pattern(synonyms).search(text)
+    heading = _heading_pattern(synonyms).search(text)
+    match = labelled_match
+    if heading and (match is None or heading.start() < match.start()):
+        match = heading
     if not match:
         return None
-    lines = [match.group(1).strip()] if match.group(1).strip() else []
+    first = match.group(1).strip() if match.re.groups else ""
+    lines = [first] if first else []
     for line in text[match.end() :].splitlines()[1:]:
         if _DESCRIPTION_END.match(line):
             break
         lines.append(line.rstrip())
     body = "\n".join(lines).strip()
     return body or None
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A notification cut in three: what precedes its comment, the comment, and the rest (the
+    notification's own Status / Priority / Description block and its footer).
+
+    ``has_comment`` says whether a comment start was found at all; without one, ``head`` is the
+    whole text. Case fields are read from ``head`` and ``tail`` only, never from the comment: an
+    analyst's comment may paste a report with label-like lines ("Status: Closed").
+    """
+
+    head: str
+    comment: str = ""
+    tail: str = ""
+    has_comment: bool = False
+
+    @property
+    def own(self) -> str:
+        """The notification's own words: everything but the comment."""
+        return f"{self.head}\n{self.tail}" if self.tail else self.head
+
+
+def _is_label(line: str, synonyms: tuple[str, ...]) -> bool:
+    return bool(_label_pattern(synonyms).match(line))
+
+
+def _block_start(lines: list[str], labels: Labels, footer: tuple[str, ...]) -> int | None:
+    """Where the notification's own metadata starts in the lines after the comment start.
+
+    That is the last run of Status / Priority lines (blank lines between them allowed) that is
+    followed, after blank lines, by a Description label or heading, the footer, or the end;
+    else the last Description label or heading; else None.
+    """
+    meta = labels.status + labels.priority
+    heading = _heading_pattern(labels.description)
+
+    def ends_block(i: int) -> bool:
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        if i == len(lines):
+            return True
+        line = lines[i]
+        return _is_label(line, labels.description) or bool(heading.match(line)) or matches(footer, line)
+
+    found = None
+    i = 0
+    while i < len(lines):
+        if not _is_label(lines[i], meta):
+            i += 1
+            continue
+        start = end = i
+        j = i + 1
+        while j < len(lines) and (not lines[j].strip() or _is_label(lines[j], meta)):
+            if lines[j].strip():
+                end = j
+            j += 1
+        if ends_block(end + 1):
+            # A label repeated in the run: the block starts after its earlier occurrence (a
+            # pasted "Status: Closed" just above the notification's own Status line).
+            seen: set[bool] = set()
+            found = end
+            for k in range(end, start - 1, -1):
+                if not lines[k].strip():
+                    continue
+                kind = _is_label(lines[k], labels.status)
+                if kind in seen:
+                    break
+                seen.add(kind)
+                found = k
+        i = end + 1
+    if found is not None:
+        return found
+    for k in range(len(lines) - 1, -1, -1):
+        if _is_label(lines[k], labels.description) or heading.match(lines[k]):
+            return k
+    return None
+
+
+def split_notification(text: str, config: Config) -> Parts:
+    """Cut a notification into head, comment and tail (see ``Parts``)."""
+    r = config.recognize
+    start = None
+    for pattern in r.comment_starts:
+        m = re.search(pattern, text, re.IGNORECASE | re.MULTILINE)
+        if m and (start is None or m.start() < start.start()):
+            start = m
+    if start is None:
+        return Parts(head=text)
+    head, rest = text[: start.start()], text[start.end() :]
+    lines = rest.split("\n")
+    footers = (k for k, line in enumerate(lines) if k and matches(r.notification_footer, line))
+    footer_at = next(footers, len(lines))
+    # "Thank you," just above the footer's "Clarivate Support" belongs to the footer.
+    while footer_at > 1 and re.match(r"^\s*(?:thank you|thanks)\W*$", lines[footer_at - 1], re.IGNORECASE):
+        footer_at -= 1
+    block = _block_start(lines[:footer_at], config.labels, r.notification_footer)
+    cut = footer_at if block is None else block
+    comment = "\n".join(lines[:cut]).strip()
+    tail = "\n".join(lines[cut:])
+    return Parts(head=head, comment=comment, tail=tail, has_comment=True)
+
+
+def prose(text: str, config: Config) -> str:
+    """The lines of ``text`` that say something of their own: no labels, greetings, sign-offs,
+    footers or thread tokens (used to tell a status-only mail from a comment)."""
+    r = config.recognize
+    kept = []
+    for raw_line in text.splitlines():
+        line = raw_line.strip(" \t>*•-")
+        if not line or _ANY_LABEL.match(raw_line) or matches(r.boilerplate, line):
+            continue
+        if matches(r.notification_footer, line) or THREAD_TOKEN.search(line) or REF_TOKEN.search(line):
+            continue
+        if len(line.split()) <= 2 and not line.endswith((".", "?", "!")):
+            continue  # a heading, a signature name
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def normalize_priority(value: str | None, names: PriorityNames) -> str | None:
@@ -112,15 +247,37 @@ def status_from_subject(subject: str) -> str | None:
     return match.group(1).strip(" .") if match else None
 
 
+def consortium_addresses(config: Config) -> frozenset[str]:
+    """The consortium's own addresses: never a case owner."""
+    ours = {config.outbound.from_address, config.mailbox.username, *config.lists.addresses}
+    return frozenset(a.strip().lower() for a in ours if "@" in a)
+
+
+def is_consortium_address(address: str, config: Config) -> bool:
+    """One of ``consortium_addresses``, plus-addressed or not (``casewatch+tok@...``)."""
+    local, _, domain = address.lower().partition("@")
+    return address.lower() in consortium_addresses(config) or (
+        f"{local.partition('+')[0]}@{domain}" in consortium_addresses(config)
+    )
+
+
 def owner_from(value: str | None, mail: Mail, config: Config) -> str | None:
-    """The contact's address from the label, else the notification's first outside recipient."""
+    """The contact's address from the label, else the notification's first outside recipient.
+
+    The consortium's own addresses are never the owner; a name without an address (the
+    label's "Mark McFate", a greeting's "Hello Mark,") is no owner either.
+    """
     if value:
         found = _EMAIL.search(value)
-        if found:
+        if found and not is_consortium_address(found.group(0), config):
             return found.group(0).lower()
-    ours = config.outbound.from_address.lower()
     for addr in mail.to:
-        if addr.email and addr.email != ours and addr.domain not in config.vendor.sender_domains:
+        if (
+            addr.email
+            and "@" in addr.email
+            and not is_consortium_address(addr.email, config)
+            and not is_vendor_address(addr, config)
+        ):
             return addr.email
     return None
 
@@ -143,10 +300,10 @@ def institution_from(account: str | None, text: str, owner: str | None, config: 
     return None
 
 
-def vendor_fields(mail: Mail, config: Config) -> CaseFields:
-    """Everything a vendor notification says about its case."""
+def vendor_fields(mail: Mail, config: Config, parts: Parts | None = None) -> CaseFields:
+    """Everything a vendor notification says about its case (never what its comment says)."""
     labels: Labels = config.labels
-    text = mail.text
+    text = (parts or split_notification(mail.text, config)).own
     quoted = _QUOTED_TITLE.search(text)
     title = (
         (quoted.group(1).strip() if quoted else None)
