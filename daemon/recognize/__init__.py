@@ -13,6 +13,7 @@ import re
 from daemon.config import Config
 from daemon.model import CaseFields, Recognition
 from daemon.recognize import casenumbers
+from daemon.recognize.banners import strip_banner
 from daemon.recognize.classify import is_vendor_address, list_name, matches, noise_kind
 from daemon.recognize.fields import Parts, clean_subject, prose, split_notification, vendor_fields
 from daemon.recognize.parse import Address, Mail, Unparseable, parse
@@ -156,7 +157,7 @@ def _reply(mail: Mail, config: Config) -> Recognition | None:
     tok = reply_token(mail, config)
     if tok is None and not ours:
         return None
-    text = new_text(mail.text)
+    text = new_text(strip_banner(mail.text))  # a site's CAUTION banner is no command
     return Recognition(
         "reply",
         "command",
@@ -213,11 +214,27 @@ def _vendor(mail: Mail, subject: str, thread_keys: list[str], config: Config) ->
     )
 
 
+# Where a vendor notification pasted into a member's or a list post starts: its sentence, or
+# its first label when pasted without it (real-mail.md, "List mail").
+_PASTED_TEMPLATE = re.compile(
+    r"^[ \t>]*(?:a new comment has been added to case\b|case title\s*:)", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _own_words(text: str) -> str:
+    """The poster's own words: ``text`` up to a pasted vendor notification, if any."""
+    pasted = _PASTED_TEMPLATE.search(text)
+    return text[: pasted.start()] if pasted else text
+
+
 def _member(
     mail: Mail, subject: str, vendor_recipients: list[Address], thread_keys: list[str], config: Config
 ) -> Recognition:
+    """Staff writing to the vendor. A pasted notification is the vendor's words, quoted: it cites
+    cases, but what the member asks (kind, summary) is read from the member's own words."""
     r = config.recognize
-    text = new_text(mail.text)
+    text = new_text(strip_banner(mail.text))
+    own = _own_words(text)
     to_escalation = any(
         any(part in a.local.lower() for part in config.vendor.escalation_local_parts)
         for a in vendor_recipients
@@ -227,10 +244,10 @@ def _member(
     if (
         to_escalation
         or matches(r.escalation_phrases, subject)
-        or re.search(r"\b(?:please|kindly|request(?:ing)?|like to|want to)\s+(?:to\s+)?escalat", text, re.I)
+        or re.search(r"\b(?:please|kindly|request(?:ing)?|like to|want to)\s+(?:to\s+)?escalat", own, re.I)
     ):
         kind = "escalation_request"
-    elif matches(r.update_request_phrases, text):
+    elif matches(r.update_request_phrases, own):
         kind = "update_request"
     else:
         kind = "comment"
@@ -241,14 +258,29 @@ def _member(
         thread_keys=tuple(thread_keys),
         parent_ids=mail.parent_ids,
         sender=mail.sender.email,
-        summary=_summary(text) or subject,
+        summary=_summary(own) or _summary(text) or subject,
         reason="staff mail to a vendor address",
     )
 
 
+def _list_tag(name: str) -> str:
+    """The subject tag a list puts on its posts: its name without domain (``wactclc-alma``)."""
+    address = re.search(r"([\w.+\-]+)@", name)
+    return address.group(1) if address else name.strip().split(".")[0]
+
+
 def _list_post(mail: Mail, config: Config, name: str) -> Recognition:
-    text = new_text(mail.text)
-    body = f"{clean_subject(mail.subject)}\n{text}"
+    """A post a list delivered: list traffic, whatever it pastes (a notification included).
+
+    A site's "[EXTERNAL] - " mark and the list's tag come off the subject wherever they stand,
+    and a warning banner at the top of the body is not the post."""
+    text = new_text(strip_banner(mail.text))
+    tag = _list_tag(name)
+    subject = clean_subject(mail.subject)
+    if tag:
+        subject = re.sub(rf"\s*\[\s*{re.escape(tag)}\s*\]\s*", " ", subject, flags=re.IGNORECASE).strip()
+    subject = clean_subject(subject) or subject
+    body = f"{subject}\n{text}"
     cited = casenumbers.in_context(body)
     record = None
     if matches(config.recognize.case_of_record_phrases, body):
@@ -260,7 +292,7 @@ def _list_post(mail: Mail, config: Config, name: str) -> Recognition:
         cases=tuple(cited),
         record_case=record,
         sender=mail.sender.email if "-dmarc-request" not in mail.sender.email else poster,
-        summary=f"{name}: {clean_subject(mail.subject)} ({poster})",
+        summary=f"{name}: {subject or _summary(text)} ({poster})",
         reason=f"delivered by list {name}",
     )
 

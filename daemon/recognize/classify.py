@@ -82,6 +82,10 @@ def noise_kind(mail: Mail, config: Config, vendor: bool) -> tuple[str, str] | No
     return None
 
 
+_BOUNCES = re.compile(r"<?([\w.+\-]+?)-bounces(?:\+[^@]*)?@([\w.\-]+)", re.IGNORECASE)
+_SUBJECT_TAG = re.compile(r"\[([\w.\-]{2,40})\]")
+
+
 def list_name(mail: Mail, config: Config) -> str | None:
     """The list that delivered the message, or None."""
     list_id = mail.header("list-id")
@@ -92,6 +96,18 @@ def list_name(mail: Mail, config: Config) -> str | None:
         return mail.header("list-post") or mail.header("mailing-list") or "list"
     if mail.has("list-post"):
         return mail.header("list-post")
+    # Mailman keeps the poster's From and sets Sender (and Errors-To) to <list>-bounces@...
+    for header in ("sender", "errors-to"):
+        bounces = _BOUNCES.search(mail.header(header))
+        if bounces:
+            return f"{bounces.group(1)}@{bounces.group(2)}".lower()
+    # The list's tag anywhere in the subject ("[EXTERNAL] - [wactclc-alma] ..."), naming the
+    # list address the post was sent to.
+    tags = {t.strip().lower() for t in _SUBJECT_TAG.findall(mail.subject)}
+    if tags:
+        for addr in mail.recipients:
+            if addr.local.lower() in tags:
+                return addr.email
     sender = mail.header("sender").lower()
     received = " ".join(mail.headers.get("received", ())).lower()
     markers = tuple(m.lower() for m in config.lists.listserv_markers)

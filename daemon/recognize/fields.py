@@ -19,8 +19,14 @@ from daemon.recognize.parse import Mail
 
 _EMAIL = re.compile(r"[\w.+'\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _ALLIANCE_CODE = re.compile(r"\b01ALLIANCE_([A-Z0-9]+)\b", re.IGNORECASE)
+# Reply/forward prefixes, list tags and the marks a receiving site puts on outside mail
+# ("[EXTERNAL] - [wactclc-alma] user roles", "EXTERNAL: RE: ...", "*EXT* ..."), in any order.
 _PREFIX = re.compile(
-    r"^\s*(?:(?:re|aw|fw|fwd|wg|sv|vs|tr|rv|antw)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+",
+    r"^\s*(?:(?:re|aw|fw|fwd|wg|sv|vs|tr|rv|antw)\s*(?:\[\d+\])?\s*:\s*"
+    r"|(?:\[[^\]]{1,40}\]|\{\s*ext(?:ernal)?[^}]{0,30}\}|\(\s*ext(?:ernal)?[^)]{0,30}\)"
+    r"|\*+\s*ext(?:ernal)?(?:\s+(?:e-?mail|sender|message))?\s*\*+"
+    r"|ext(?:ernal)?(?:\s+(?:e-?mail|sender|message))?(?=\s*[:|]|\s+[-–]\s))"
+    r"\s*(?:[:|\-–]+\s*)?)+",
     re.IGNORECASE,
 )
 _TOKEN_IN_BRACKETS = re.compile(r"\[\s*(?:thread::[^\]]*|ref:[^\]]*)\]")
