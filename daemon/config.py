@@ -329,6 +329,9 @@ class Lists:
     addresses: tuple[str, ...] = ()
     # Domains of list servers whose rewritten senders hide the poster (DMARC).
     listserv_markers: tuple[str, ...] = ("listserv",)
+    # A post citing more case numbers than this records mentions of known cases only, and
+    # links none: a pasted report of thousands of numbers creates no list-only case.
+    max_citations: int = 25
 
 
 @dataclass(frozen=True)
@@ -727,6 +730,14 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
         problems.append(Problem("smtp.host", 'is required when outbound.transport = "smtp"'))
     if cfg.replies.help_per_day < 0:
         problems.append(Problem("replies.help_per_day", "must not be negative", "0 sends no help replies"))
+    if cfg.lists.max_citations < 1:
+        problems.append(
+            Problem(
+                "lists.max_citations",
+                f"must be at least 1, not {cfg.lists.max_citations}",
+                "the most case numbers one list post may cite and still open cases (default 25)",
+            )
+        )
     if cfg.sending.daily_cap < 1:
         problems.append(Problem("sending.daily_cap", "must be at least 1", "messages per recipient per day"))
     if cfg.sending.templates and not Path(cfg.sending.templates).is_dir():

@@ -89,7 +89,7 @@ def interpret(
     if rec.family == "reply":
         return Outcome(ignored="a reply to casewatch: read for commands, not a case comment")
     if rec.family == "list":
-        return _list(rec, at, message_id, config)
+        return _list(rec, at, message_id, current, config)
     if rec.family == "vendor" and rec.kind == "newsletter":
         events = tuple(
             Event(n, at, "list_mention", "vendor", message_id, rec.summary, {"newsletter": True})
@@ -183,12 +183,29 @@ def _vendor(
     return Outcome(events=tuple(events), links=links, keys=rec.thread_keys, notes=tuple(notes))
 
 
-def _list(rec: Recognition, at: datetime, message_id: str | None, config: Config) -> Outcome:
+def _list(
+    rec: Recognition, at: datetime, message_id: str | None, current: Mapping[str, Case], config: Config
+) -> Outcome:
+    """Mentions (and a case of record) from a list post.
+
+    A post citing more than ``[lists] max_citations`` numbers (a pasted report, a dump of IDs)
+    is no discussion of those cases: it records mentions of the cases already known (those in
+    ``current``) only, and links nothing, so it opens no list-only case."""
     numbers = list(rec.cases)
     if rec.record_case and rec.record_case not in numbers:
         numbers.insert(0, rec.record_case)
     if not numbers:
         return Outcome(ignored="list post citing no case")
+    limit = config.lists.max_citations
+    if len(numbers) > limit:
+        known = [n for n in numbers if n in current]
+        note = f"cites {len(numbers)} case numbers (more than [lists] max_citations = {limit})"
+        mentions = tuple(Event(n, at, "list_mention", "list", message_id, rec.summary) for n in known)
+        return Outcome(
+            events=mentions,
+            ignored="" if mentions else f"list post that {note}, none of them a known case",
+            notes=(f"{note}: mentions of {len(known)} known case(s) only, no new case, no link",),
+        )
     actor = "pm" if rec.sender and config.is_pm(rec.sender) else "list"
     events = []
     for n in numbers:

@@ -465,6 +465,8 @@ transport = "pigeon"
         ("[mailbox]\nbatch_size = 0\n", "mailbox.batch_size", "between 1 and 1000"),
         ("[mailbox]\nfetch_retries = -1\n", "mailbox.fetch_retries", "negative"),
         ("[mailbox]\nport = 70000\n", "mailbox.port", "TCP port"),
+        ("[lists]\nmax_citations = 0\n", "lists.max_citations", "at least 1"),
+        ('[lists]\nmax_citations = "25"\n', "lists.max_citations", "an integer"),
         ('[mailbox]\nhost = "imap.example.org"\n', "mailbox.username", "required"),
         (
             "[recognize]\nclosed_subjects = ['\\bclosed\\b', '(unclosed']\n",

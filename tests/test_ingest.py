@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import Config
+from daemon.config import Config, Lists
 from daemon.ingest import Counts, Ingester, dedup_keys, ingest
 from daemon.model import Batch, Cursor, RawMessage
 from daemon.sources.files import read_paths, split_mbox
@@ -231,3 +231,64 @@ def test_parsing_in_worker_processes_stores_exactly_what_parsing_in_place_does(t
         assert ingester.parallel_batches == (1 if workers == 2 else 0)
     assert results[0] == results[1]
     assert results[0][1]  # something was stored
+
+
+def _list_post(body: str, subject: str = "[alma-l] Cases from our export") -> bytes:
+    return mailmaker.message(
+        sender="Hanna Brandt <hbrandt@lclark.edu>",
+        to="alma-l@lists.example.org",
+        cc=None,
+        subject=subject,
+        body=body,
+        date="Wed, 07 Oct 2026 16:00:00 +0000",
+        headers={
+            "List-Id": "Alma users <alma-l.lists.example.org>",
+            "Sender": "alma-l-bounces@lists.example.org",
+            "Precedence": "list",
+        },
+    )
+
+
+def _mentions(store: Store, case: str) -> list[str]:
+    return [e.kind for e in store.events(case) if e.kind == "list_mention"]
+
+
+def test_a_list_post_citing_10000_numbers_opens_no_case_and_mentions_the_known_ones(store: Store) -> None:
+    """One post citing 10,000 numbers (a pasted export) creates no list-only case: it records
+    a mention for each case already known and links nothing (``[lists] max_citations``)."""
+    ingest(store, Config(), [raw(mailmaker.created("10712345")), raw(mailmaker.created("10712399"))])
+    numbers = [f"{30000000 + 7 * i:08d}" for i in range(9998)] + ["10712345", "10712399"]
+    lines = [f"SF case #{n} - closed in the export" for n in numbers[:5000]]
+    lines.append("and the rest: cases " + ", ".join(numbers[5000:]))
+    post = _list_post("Hi all,\n\nOur export of old cases:\n\n" + "\n".join(lines) + "\n\nHanna\n")
+
+    counts = ingest(store, Config(), [raw(post)])
+
+    assert counts.ingested == 1
+    assert [c.number for c in store.cases()] == ["10712345", "10712399"]
+    assert _mentions(store, "10712345") == ["list_mention"]
+    assert _mentions(store, "10712399") == ["list_mention"]
+    assert store.events(numbers[0]) == []
+    assert store.links() == []
+
+
+def test_a_list_post_over_the_limit_citing_no_known_case_is_ignored_with_a_reason(store: Store) -> None:
+    post = _list_post("Please look at cases 10712401, 10712402 and 10712403.")
+    config = Config(lists=Lists(max_citations=2))
+
+    counts = ingest(store, config, [raw(post)])
+
+    assert (counts.ingested, counts.ignored) == (0, 1)
+    assert store.cases() == []
+    note = store.conn.execute("SELECT note FROM messages").fetchone()[0]
+    assert "max_citations" in note
+
+
+def test_a_list_post_up_to_the_limit_still_opens_list_only_cases_and_links_them(store: Store) -> None:
+    post = _list_post("Please look at cases 10712401 and 10712402.")
+    config = Config(lists=Lists(max_citations=2))
+
+    ingest(store, config, [raw(post)])
+
+    assert [c.number for c in store.cases()] == ["10712401", "10712402"]
+    assert {(link.a, link.b) for link in store.links()} == {("10712401", "10712402")}

@@ -70,7 +70,7 @@ def normalize(digits: str) -> str | None:
 
 def in_context(text: str) -> list[str]:
     """Case numbers cited in context, in order of appearance, without repeats."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered, and a post citing thousands stays linear
     for match in _CONTEXT.finditer(text):
         before = text[max(0, match.start() - 40) : match.start()]
         if match.group(0).startswith("#") and _NOT_CASE_HASH.search(before):
@@ -79,9 +79,9 @@ def in_context(text: str) -> list[str]:
             continue
         for digits in _DIGITS.findall(match.group("numbers")):
             number = normalize(digits)
-            if number and number not in found:
-                found.append(number)
-    return found
+            if number:
+                found.setdefault(number)
+    return list(found)
 
 
 def first_number(text: str) -> str | None:
