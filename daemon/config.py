@@ -116,6 +116,8 @@ class Replies:
     # Trust only Authentication-Results headers from this server (authserv-id); "" for any.
     authserv_id: str = ""
     help_per_day: int = 3  # help replies to one sender per day, at most
+    help_per_hour: int = 10  # help and refusal replies to anyone in an hour, at most (then only logged)
+    token_days: int = 60  # a reply to a message of ours older than this is refused
 
 
 @dataclass(frozen=True)
@@ -596,6 +598,16 @@ class Config:
         address = address.lower()
         return any(pm.email.lower() == address for pm in self.program_managers)
 
+    def is_ours(self, address: str) -> bool:
+        """An address of the consortium's own: casewatch's, the shared mailbox's, or a list's
+        (``[lists] addresses``). Never a case owner, never sent a reply of casewatch's."""
+        address = address.lower()
+        own = (self.outbound.from_address, self.mailbox.username, *self.lists.addresses)
+        local, _, domain = self.outbound.from_address.lower().partition("@")
+        base = address.partition("@")[0].partition("+")[0]
+        plus_of_ours = address.endswith("@" + domain) and base == local  # casewatch+token@...
+        return plus_of_ours or any(address == a.lower() for a in own if a)
+
 
 # --------------------------------------------------------------------------- loading
 
@@ -730,6 +742,21 @@ def _validate(cfg: Config, problems: list[Problem]) -> None:
         problems.append(Problem("smtp.host", 'is required when outbound.transport = "smtp"'))
     if cfg.replies.help_per_day < 0:
         problems.append(Problem("replies.help_per_day", "must not be negative", "0 sends no help replies"))
+    if cfg.replies.help_per_hour < 0:
+        problems.append(Problem("replies.help_per_hour", "must not be negative", "0 sends no help replies"))
+    if cfg.replies.token_days < 1:
+        problems.append(
+            Problem("replies.token_days", "must be at least 1", "days a message's reply address stays valid")
+        )
+    if cfg.replies.require_authentication and not cfg.replies.authserv_id:
+        problems.append(
+            Problem(
+                "replies.authserv_id",
+                "is required with replies.require_authentication = true: without it a forged "
+                "Authentication-Results header written by the sender would be believed",
+                'set it to the authserv-id your own mail server writes, e.g. "mx.orbiscascade.org"',
+            )
+        )
     if cfg.lists.max_citations < 1:
         problems.append(
             Problem(

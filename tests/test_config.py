@@ -780,3 +780,16 @@ def test_an_unreadable_timer_names_the_units_it_may_have(tmp_path: Path) -> None
     assert "not a duration" in problems[0].message
     assert "business" not in problems[0].hint
     assert "seconds" in problems[0].hint
+
+
+def test_reply_limits_and_required_authentication_without_a_server_are_refused(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        "[replies]\nrequire_authentication = true\ntoken_days = 0\nhelp_per_hour = -1\n",
+    )
+    assert sorted(keys_of(found)) == ["replies.authserv_id", "replies.help_per_hour", "replies.token_days"]
+    [auth] = [p for p in found if p.key == "replies.authserv_id"]
+    assert "forged Authentication-Results" in auth.message
+    fixed = '[replies]\nrequire_authentication = true\nauthserv_id = "mx.example.org"\n'
+    ok = load(str(write(tmp_path, fixed)))
+    assert (ok.replies.token_days, ok.replies.help_per_hour) == (60, 10)

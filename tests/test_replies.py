@@ -259,7 +259,10 @@ def test_a_pm_only_command_from_the_owner_is_refused_and_explained(world):
 
 def test_required_authentication_refuses_unauthenticated_replies(world):
     world.cfg = dataclasses.replace(
-        world.cfg, replies=dataclasses.replace(world.cfg.replies, require_authentication=True)
+        world.cfg,
+        replies=dataclasses.replace(
+            world.cfg.replies, require_authentication=True, authserv_id="mx.orbiscascade.org"
+        ),
     )
     [reminder] = world.sent()
     before_events, before_mail = len(world.store.events(CASE)), len(world.smtp.messages)
@@ -310,7 +313,9 @@ def test_a_colleagues_command_is_confirmed_to_them_and_copies_the_owner(world):
     assert confirmation["To"] == "colleague@wwu.edu"
     assert confirmation["Cc"] == OWNER
     assert sorted(world.smtp.messages[-1].rcpt_tos) == sorted(["colleague@wwu.edu", OWNER])
-    assert "colleague@wwu.edu acted on their case" in confirmation.get_body(("plain",)).get_content()
+    text = " ".join(confirmation.get_body(("plain",)).get_content().split())
+    assert "colleague@wwu.edu, who was not among the recipients of the message answered, acted on it" in text
+    assert 'Any of you can reply "undo" to this message to take it back.' in text
 
 
 def test_a_reply_dated_minutes_ahead_is_applied_and_confirmed_in_the_cycle_that_reads_it(world):

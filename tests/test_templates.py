@@ -606,7 +606,7 @@ def test_a_missing_name_is_an_error_not_an_empty_string(samples):
 WRAPPER_NAMES = {"parts", "consortium", "reply_to", "now", "commands"}
 #: The context of reply.* (the confirmation of reply commands, daemon/commands/handle.py).
 REPLY_NAMES = {"consortium", "done", "problems", "help", "commands", "reply_to", "cases"}
-REPLY_NAMES |= {"headline", "sender", "copied"}  # the confirmation's subject; who acted, whom it copies
+REPLY_NAMES |= {"headline", "sender", "copied", "outsider", "refused"}  # subject; who acted, whom it copies
 
 
 def test_templates_use_only_names_of_the_documented_context(samples):

@@ -31,11 +31,13 @@ HEADLINE_MAX = 90
 
 @dataclass(frozen=True)
 class Replied:
-    """The message of ours a reply answers: the actions it carried and their cases."""
+    """The message of ours a reply answers: the actions it carried and their cases; for a
+    confirmation, the Message-ID of the reply it confirmed (what ``undo`` to it takes back)."""
 
     message_id: str
     kinds: tuple[str, ...]
     cases: tuple[str, ...]
+    confirms: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ def authorize(sender: str, case: Case, config: Config) -> str | None:
     if inst is not None and case.institution and inst.code == case.institution:
         return f"staff of {inst.code}"
     return None
+
+
+def may_own(address: str, config: Config) -> bool:
+    """Whether ``address`` may be made a case's owner: staff of a member institution, or a PM."""
+    domain = address.lower().rpartition("@")[2]
+    return config.is_pm(address) or (bool(domain) and config.institution_for_domain(domain) is not None)
 
 
 def apply(
@@ -273,13 +281,20 @@ class _Run:
             done.append(f"Case {number}: marked as the Alliance's case of record.")
             self.said(said, "marked {cases} as the case of record", number)
         elif name == "undo":
-            target = self.last_reply.get(number)
+            # In answer to a confirmation: what it confirmed, whoever sent that; else the
+            # sender's own previous reply.
+            confirmed = self.replied.confirms
+            target = confirmed or self.last_reply.get(number)
             if target is None:
                 self.problems.append(f"{said.line}: nothing of yours to undo on case {number}")
                 return
             add(number, "command", "undid the previous reply", command="undo", target=target)
-            done.append(f"Case {number}: your previous reply's commands are undone.")
-            self.said(said, "undid your previous reply on {cases}", number)
+            if confirmed:
+                done.append(f"Case {number}: the commands this confirmation was about are undone.")
+                self.said(said, "undid the confirmed reply on {cases}", number)
+            else:
+                done.append(f"Case {number}: your previous reply's commands are undone.")
+                self.said(said, "undid your previous reply on {cases}", number)
         else:
             self.problems.append(f"{said.line}: not understood")
 

@@ -555,7 +555,9 @@ class Store:
 
     def outbox_by_token(self, tok: str) -> dict[str, Any] | None:
         row = self.conn.execute(
-            "SELECT id, message_id, kinds, cases, recipients FROM outbox WHERE token = ?", (tok,)
+            "SELECT id, message_id, kinds, cases, recipients, created_at, subject FROM outbox"
+            " WHERE token = ?",
+            (tok,),
         ).fetchone()
         if row is None:
             return None
@@ -565,7 +567,38 @@ class Store:
             "kinds": [k for k in row[2].split(",") if k],
             "cases": [c for c in row[3].split(",") if c],
             "recipients": json.loads(row[4]),
+            "created_at": datetime.fromisoformat(row[5]),
+            "subject": row[6],
         }
+
+    def newest_about(self, case: str, kinds_not: Iterable[str] = ()) -> dict[str, Any] | None:
+        """The newest message of ours about ``case`` (its subject and when it was written),
+        leaving out messages of the kinds ``kinds_not``."""
+        skip = list(kinds_not)
+        unwanted = f" AND o.kinds NOT IN ({','.join('?' * len(skip))})" if skip else ""
+        row = self.conn.execute(
+            "SELECT o.subject, o.created_at FROM outbox o JOIN outbox_cases c ON c.outbox_id = o.id"
+            f" WHERE c.case_number = ?{unwanted} ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
+            [case, *skip],
+        ).fetchone()
+        return {"subject": row[0], "created_at": datetime.fromisoformat(row[1])} if row else None
+
+    def sent_since(self, kinds: Iterable[str], since: datetime) -> int:
+        """How many messages of these kinds were queued since then, to anyone."""
+        wanted = list(kinds)
+        marks = ",".join("?" * len(wanted))
+        row = self.conn.execute(
+            f"SELECT count(*) FROM outbox WHERE kinds IN ({marks}) AND created_at >= ?",
+            [*wanted, _iso(since)],
+        ).fetchone()
+        return int(row[0])
+
+    def confirmed_reply(self, outbox_id: int) -> str | None:
+        """The Message-ID of the reply that a confirmation of ours confirmed (for ``undo``)."""
+        row = self.conn.execute(
+            "SELECT key FROM sent WHERE outbox_id = ? AND key LIKE 'confirms:%'", (outbox_id,)
+        ).fetchone()
+        return str(row[0]).removeprefix("confirms:") if row else None
 
     def sent_recently(self, recipient: str, kind: str, since: datetime) -> int:
         """How many messages of ``kind`` went (or are queued) to ``recipient`` since then."""
