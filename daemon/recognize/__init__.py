@@ -265,7 +265,7 @@ def _member(
 
 def _list_tag(name: str) -> str:
     """The subject tag a list puts on its posts: its name without domain (``wactclc-alma``)."""
-    address = re.search(r"([\w.+\-]+)@", name)
+    address = re.search(r"([\w.+\-]{1,64})@", name) if "@" in name else None
     return address.group(1) if address else name.strip().split(".")[0]
 
 

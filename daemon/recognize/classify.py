@@ -82,7 +82,7 @@ def noise_kind(mail: Mail, config: Config, vendor: bool) -> tuple[str, str] | No
     return None
 
 
-_BOUNCES = re.compile(r"<?([\w.+\-]+?)-bounces(?:\+[^@]*)?@([\w.\-]+)", re.IGNORECASE)
+_BOUNCES = re.compile(r"([\w.+\-]{1,64}?)-bounces(?:\+[^@\s]{0,200})?@([\w.\-]{1,255})", re.IGNORECASE)
 _SUBJECT_TAG = re.compile(r"\[([\w.\-]{2,40})\]")
 
 
@@ -98,7 +98,8 @@ def list_name(mail: Mail, config: Config) -> str | None:
         return mail.header("list-post")
     # Mailman keeps the poster's From and sets Sender (and Errors-To) to <list>-bounces@...
     for header in ("sender", "errors-to"):
-        bounces = _BOUNCES.search(mail.header(header))
+        value = mail.header(header)
+        bounces = _BOUNCES.search(value) if "-bounces" in value.lower() else None
         if bounces:
             return f"{bounces.group(1)}@{bounces.group(2)}".lower()
     # The list's tag anywhere in the subject ("[EXTERNAL] - [wactclc-alma] ..."), naming the
