@@ -107,6 +107,7 @@ REAL_NOTIFICATION = (
         # the consortium's own addresses first, the person after them
         ("Alma Support <alma-support@orbiscascade.org>, Mark McFate <mmcfate@wou.edu>", "mmcfate@wou.edu"),
         ("casewatch+cases@orbiscascade.org, mmcfate@wou.edu", "mmcfate@wou.edu"),
+        ("alma-support+cases@orbiscascade.org, mmcfate@wou.edu", "mmcfate@wou.edu"),
         # addressed to the consortium alone: the greeting names the person, but no address
         ("Alma Support <alma-support@orbiscascade.org>", None),
         ("ALMA-SUPPORT@orbiscascade.org", None),

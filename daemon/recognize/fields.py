@@ -253,18 +253,11 @@ def status_from_subject(subject: str) -> str | None:
     return match.group(1).strip(" .") if match else None
 
 
-def consortium_addresses(config: Config) -> frozenset[str]:
-    """The consortium's own addresses: never a case owner."""
-    ours = {config.outbound.from_address, config.mailbox.username, *config.lists.addresses}
-    return frozenset(a.strip().lower() for a in ours if "@" in a)
-
-
 def is_consortium_address(address: str, config: Config) -> bool:
-    """One of ``consortium_addresses``, plus-addressed or not (``casewatch+tok@...``)."""
+    """One of the consortium's own addresses (``Config.is_ours``), plus-addressed or not: the
+    mailbox's login ``alma-support+cases@...`` too."""
     local, _, domain = address.lower().partition("@")
-    return address.lower() in consortium_addresses(config) or (
-        f"{local.partition('+')[0]}@{domain}" in consortium_addresses(config)
-    )
+    return config.is_ours(address) or config.is_ours(f"{local.partition('+')[0]}@{domain}")
 
 
 def owner_from(value: str | None, mail: Mail, config: Config) -> str | None:
