@@ -47,6 +47,9 @@ class Institution:
     code: str
     name: str = ""
     domains: tuple[str, ...] = ()
+    # Its own business calendar for its owners' reminders ("" / [] = the consortium's [calendar]).
+    holidays_subdivision: str = ""
+    closures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -385,6 +388,8 @@ class SupportCall:
     week: int = 1  # 1-4: which one of the month; -1: the last
     time: str = "10:00"
     coordinator: str = ""  # the support-call coordinator's address; "" if none
+    # A call falling on a holiday or closure moves to the next working one of its weekday.
+    move_off_holidays: bool = True
 
 
 @dataclass(frozen=True)
@@ -426,6 +431,14 @@ class PmStalledHigh:
     enabled: bool = True
     after: str = "30 days"
     priorities: tuple[str, ...] = ("system_down", "high")
+    # A vendor comment matching one of these (regular expressions, any case) is no progress.
+    no_progress: tuple[str, ...] = (
+        r"\bstill (investigating|looking into|working on|reviewing|checking)\b",
+        r"\bno (new )?update(s)? (at this time|yet|so far)\b",
+        r"\b(continu|keep)\w* to (investigate|look into|work on)\b",
+        r"\bwe will (update|get back to) you\b",
+        r"\b(priority|severity) (has been |was )?(changed|raised|increased|updated|set)\b",
+    )
 
 
 @dataclass(frozen=True)
@@ -439,6 +452,16 @@ class Survey:
     enabled: bool = True
     after: str = "1 business day"
     window: str = "14 days"  # after this long past its due time, a survey reminder is dropped
+    # A member writing on the closed case one of these (regular expressions, any case) disputes
+    # the closing: the reminder suggests reopening instead of the survey.
+    still_there: tuple[str, ...] = (
+        r"\b(happening|occurring|failing|broken) again\b",
+        r"\bstill (happening|occurring|there|broken|failing|not working|an issue|a problem|see)",
+        r"\b(is|are|has|have) (come )?back\b",
+        r"\bnot (been )?(fixed|resolved)\b",
+        r"\brecurr",
+        r"\breopen",
+    )
 
 
 @dataclass(frozen=True)
@@ -528,6 +551,27 @@ class HandoverRule:
 
 
 @dataclass(frozen=True)
+class PmEscalation:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class OwnerInactive:
+    enabled: bool = True
+    after: str = "2 business days"
+
+
+@dataclass(frozen=True)
+class OwnerUnreachable:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RecordUpdate:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class DigestRule:
     enabled: bool = True
     weekday: str = "monday"
@@ -553,6 +597,10 @@ class Actions:
     coordinator_contact: CoordinatorContact = field(default_factory=CoordinatorContact)
     post_call_followup: PostCallFollowup = field(default_factory=PostCallFollowup)
     handover: HandoverRule = field(default_factory=HandoverRule)
+    pm_escalation: PmEscalation = field(default_factory=PmEscalation)
+    owner_inactive: OwnerInactive = field(default_factory=OwnerInactive)
+    owner_unreachable: OwnerUnreachable = field(default_factory=OwnerUnreachable)
+    record_update: RecordUpdate = field(default_factory=RecordUpdate)
     digest: DigestRule = field(default_factory=DigestRule)
 
 
@@ -844,6 +892,7 @@ PRIORITY_NAMES = ("system_down", "high", "normal", "low")
 
 def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     """The calendar, the support call and the action thresholds."""
+    import re
     from datetime import date
 
     from daemon.policy.calendar import WEEKDAYS, check_holidays, parse_clock
@@ -912,6 +961,23 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
         except ValueError:
             problems.append(Problem(f"calendar.closures[{i}]", f"not a date: {text!r}", 'e.g. "2026-11-27"'))
     priorities("calendar.around_the_clock", cal.around_the_clock)
+    for n, inst in enumerate(cfg.institutions):
+        why = check_holidays(cal.holidays_country, inst.holidays_subdivision)
+        if why:
+            problems.append(
+                Problem(
+                    f"institutions[{n}].holidays_subdivision",
+                    f"the holidays package does not know it: {why}",
+                    'a subdivision of calendar.holidays_country such as "WA", or "" for the consortium\'s',
+                )
+            )
+        for i, text in enumerate(inst.closures):
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                problems.append(
+                    Problem(f"institutions[{n}].closures[{i}]", f"not a date: {text!r}", 'e.g. "2026-11-27"')
+                )
 
     call = cfg.support_call
     weekday("support_call.weekday", call.weekday)
@@ -927,6 +993,22 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
         for prio in PRIORITY_NAMES:
             duration(f"actions.{name}.{prio}", getattr(ladder, prio))
     duration("actions.pm_stalled_high.after", acts.pm_stalled_high.after)
+    duration("actions.owner_inactive.after", acts.owner_inactive.after)
+    for key, patterns in (
+        ("actions.pm_stalled_high.no_progress", acts.pm_stalled_high.no_progress),
+        ("actions.survey.still_there", acts.survey.still_there),
+    ):
+        for i, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(
+                    Problem(
+                        f"{key}[{i}]",
+                        f"not a valid regular expression: {exc}",
+                        "use single quotes in TOML so backslashes stay as written",
+                    )
+                )
     priorities("actions.pm_stalled_high.priorities", acts.pm_stalled_high.priorities)
     for i, text in enumerate(acts.customer_turn.after):
         duration(f"actions.customer_turn.after[{i}]", text)

@@ -50,6 +50,10 @@ ACTION_KINDS = (
     "coordinator_contact",
     "post_call_followup",
     "handover",
+    "pm_escalation",
+    "owner_inactive",
+    "owner_unreachable",
+    "record_update",
     "digest",
 )
 #: Kinds no rule produces: ``backlog`` summarizes, per PM, actions too old to send one by one.
@@ -112,6 +116,8 @@ class CaseFields:
     description: str | None = None
     # The owner was not stated (no Contact label) but guessed from the notification's To:
     owner_guessed: bool = False
+    # The owner's name beside their address ("Contact: Jane Doe (jdoe@wwu.edu)"), for drafts
+    owner_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None and v is not False}

@@ -1061,3 +1061,19 @@ def test_wall_time(day: date, clock: time, expected_utc: datetime) -> None:
     moment = wall_time(day, clock, LA)
     assert moment.astimezone(UTC) == expected_utc
     assert moment.astimezone(UTC).astimezone(LA).time() == moment.time()  # a real wall-clock reading
+
+
+def test_a_support_call_on_a_holiday_moves_to_the_next_working_wednesday() -> None:
+    """ "add the case to the agenda for the next Alliance/Ex Libris Support call (scheduled for the
+    first Wednesday of each month)": a first Wednesday that is a holiday (New Year's Day 2031, a
+    configured closure) moves to the next working Wednesday, unless configured not to."""
+    from daemon.policy.calls import call_day, calls_around
+
+    assert call_day(2031, 1, parse({})) == date(2031, 1, 8)
+    assert call_day(2031, 2, parse({})) == date(2031, 2, 5)  # no holiday: unchanged
+    closed = parse({"calendar": {"closures": ["2026-12-02", "2026-12-09"]}})
+    assert call_day(2026, 12, closed) == date(2026, 12, 16)
+    _, following = calls_around(datetime(2030, 12, 20, 12, tzinfo=UTC), parse({}))
+    assert following.date() == date(2031, 1, 8)
+    fixed = parse({"support_call": {"move_off_holidays": False}})
+    assert call_day(2031, 1, fixed) == date(2031, 1, 1)

@@ -111,8 +111,19 @@ LADDER_TABLE = [
             ev("in_case_feedback", "2026-09-17 09:00", actor="member"),
             ev("escalation_requested", "2026-09-17 10:00", actor="member"),
         ],
-        "2026-09-17 10:00",
+        "2026-09-22 10:00",  # 3 business days after the last of the three (policy.md, refinements)
         ["pm_assist"],
+    ),
+    (
+        "all-tried-still-waits-its-threshold",
+        [
+            OPEN,
+            ev("update_requested", "2026-09-16 11:00", actor="member"),
+            ev("in_case_feedback", "2026-09-17 09:00", actor="member"),
+            ev("escalation_requested", "2026-09-17 10:00", actor="member"),
+        ],
+        "2026-09-22 09:59",
+        [],
     ),
     (
         "vendor-response-resets-after-escalation",
@@ -635,7 +646,8 @@ def test_post_call_followup_the_day_after():
     assert due([NOV, FLAG_LATE], "2026-12-03 09:59", kinds=followup, sent=AGENDA_SENT) == []
     [f] = due([NOV, FLAG_LATE], "2026-12-03 10:00", kinds=followup, sent=AGENDA_SENT)
     assert f.key == f"post_call_followup:{CASE}:2026-12-02"
-    assert (f.to, f.cc) == (("mlopez@orbiscascade.org",), ("jdoe@wwu.edu",))
+    # The PM's to-do: the owner is not in copy (they hear from the PM what came of the call).
+    assert (f.to, f.cc) == (("mlopez@orbiscascade.org",), ())
 
 
 def test_no_post_call_followup_for_a_call_whose_agenda_never_went_out():
@@ -689,6 +701,7 @@ def test_every_action_kind_has_a_rule_and_a_config_table():
         "agenda",
         "coordinator_contact",
         "post_call_followup",
+        "owner_unreachable",
         "digest",
     }
     assert covered == set(ACTION_KINDS)
@@ -818,3 +831,331 @@ def test_a_notification_to_the_old_contact_does_not_undo_a_handover():
     assert project(CASE, [*handed, guessed]).owner == "kim@wwu.edu"
     assert project(CASE, [*handed, guessed, stated]).owner == "lee@wwu.edu"  # the vendor's Contact wins
     assert project(CASE, [OPEN, guessed]).owner == "jdoe@wwu.edu"  # no handover: as before
+
+
+# ------------------------------------------------------------------- rules added after the first version
+
+PM = "mlopez@orbiscascade.org"
+OWNER = "jdoe@wwu.edu"
+
+
+def sent_reminder(kind: str, at: str, case: str = CASE):
+    """What the outbox records when it queues a reminder of ``kind`` about the case."""
+    return ev("reminder_sent", at, actor="system", case=case, action=kind, key=f"{kind}:{case}:x")
+
+
+def bounce(at: str, recipient: str, status: str = "5.1.1", case: str = CASE):
+    """A delivery-status report for one of our messages about ``case``, as ingest records it."""
+    return ev(
+        "reminder_sent",
+        at,
+        actor="system",
+        case=case,
+        delivery="failed",
+        recipient=recipient,
+        dsn_status=status,
+        permanent=status.startswith("5."),
+        original="<m1@orbiscascade.org>",
+    )
+
+
+def test_pm_escalation_at_once_when_an_escalation_is_requested():
+    """ "Let the Alliance Program Manager know via email if: ... You request case escalation." """
+    escalated = [OPEN, ev("escalation_requested", "2026-09-16 11:00", actor="member")]
+    assert due(escalated, "2026-09-16 10:59", kinds=["pm_escalation"]) == []
+    [a] = due(escalated, "2026-09-16 11:00", kinds=["pm_escalation"])
+    assert (a.to, a.cc, a.due_at) == ((PM,), (OWNER,), t("2026-09-16 11:00"))
+    assert "2 business days" in a.reason  # the silence, from the opening on Monday 10:00
+    by_reply = [
+        OPEN,
+        ev("update_requested", "2026-09-15 09:00", actor="member"),
+        ev("escalation_requested", "2026-09-16 11:00", actor="member", via="reply", by=OWNER),
+    ]
+    [b] = due(by_reply, "2026-09-16 11:00", kinds=["pm_escalation"])
+    assert "an update was requested on Tue 2026-09-15 09:00" in b.reason
+    # Negatives: no escalation; the PM escalated themselves; once per silence, never again.
+    assert due([OPEN], "2026-09-30 10:00", kinds=["pm_escalation"]) == []
+    by_pm = [OPEN, ev("escalation_requested", "2026-09-16 11:00", actor="pm")]
+    assert due(by_pm, "2026-09-16 12:00", kinds=["pm_escalation"]) == []
+    again = [*escalated, ev("escalation_requested", "2026-09-17 11:00", actor="member")]
+    assert due(again, "2026-09-17 12:00", kinds=["pm_escalation"], sent=[a.key]) == []
+
+
+def test_owner_inactive_when_a_ladder_reminder_goes_unanswered():
+    """ "If you still don't receive a response from Support, contact the program manager": the
+    ladder must reach the PM even when the owner does nothing (owner_inactive, 2 business days)."""
+    ignored = [OPEN, sent_reminder("request_update", "2026-09-16 10:00")]
+    assert due(ignored, "2026-09-18 09:59", kinds=["owner_inactive"]) == []
+    [a] = due(ignored, "2026-09-18 10:00", kinds=["owner_inactive"])
+    assert (a.to, a.cc) == ((PM,), (OWNER,))
+    assert a.data["reminder"] == "request_update"
+    # An ignored escalation reminder reaches the PM too.
+    asked = [
+        OPEN,
+        ev("update_requested", "2026-09-16 11:00", actor="member"),
+        sent_reminder("escalate", "2026-09-18 11:00"),
+    ]
+    assert kinds(due(asked, "2026-09-22 11:00", kinds=["owner_inactive"])) == ["owner_inactive"]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        pytest.param(ev("update_requested", "2026-09-17 10:00", actor="member"), id="owner-asked"),
+        pytest.param(ev("member_comment", "2026-09-17 10:00", actor="member"), id="owner-commented"),
+        pytest.param(ev("command", "2026-09-17 10:00", actor="member", command="mute"), id="a-reply-command"),
+        pytest.param(ev("escalation_requested", "2026-09-17 10:00", actor="pm"), id="the-pm-escalated"),
+        pytest.param(ev("vendor_comment", "2026-09-17 10:00"), id="the-vendor-answered"),
+    ],
+)
+def test_no_owner_inactive_when_someone_acted_or_the_vendor_answered(after):
+    """ "neither the owner nor anyone acted (no update request, escalation, comment or reply
+    command) and the vendor stayed silent 2 business days" (policy.md): any of these ends it."""
+    events = [OPEN, sent_reminder("request_update", "2026-09-16 10:00"), after]
+    assert due(events, "2026-09-25 10:00", kinds=["owner_inactive"]) == []
+
+
+def test_owner_unreachable_on_a_permanent_failure_naming_the_owner():
+    """ "if you will be leaving your position you should work with your colleagues to determine
+    the appropriate person to take over each of your cases": a 5.x.x bounce of our mail to the
+    owner tells the area PM, with the owners of the institution's other open cases in copy."""
+    other = opened(f"{MON} 10:00", case="10700002", owner="rpatel@wwu.edu")
+    elsewhere = opened(f"{MON} 10:00", case="10700003", owner="asilva@oregonstate.edu", institution="OSU")
+    failed = [OPEN, other, elsewhere, bounce("2026-09-16 10:05", "JDoe@wwu.edu")]
+    [a] = due(failed, "2026-09-16 10:05", kinds=["owner_unreachable"])
+    assert (a.case, a.to, a.cc) == (CASE, (PM,), ("rpatel@wwu.edu",))
+    assert a.data["status"] == "5.1.1"
+    assert "failed permanently" in a.reason
+    assert due(failed, "2026-09-20 10:00", kinds=["owner_unreachable"], sent=[a.key]) == []
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        pytest.param(bounce("2026-09-16 10:05", OWNER, status="4.4.7"), id="a-delay-4xx"),
+        pytest.param(bounce("2026-09-16 10:05", "someone.else@wwu.edu"), id="not-the-owner"),
+        pytest.param(
+            ev("reminder_sent", "2026-09-16 10:05", actor="system", action="request_update"), id="sent"
+        ),
+    ],
+)
+def test_no_owner_unreachable_for_delays_or_other_recipients(report):
+    """ "a permanent delivery failure (a DSN with a 5.x.x status) ... naming the owner as the failed
+    recipient ... Delays (4.x.x) and bounces of anything else stay noise" (policy.md)."""
+    assert due([OPEN, report], "2026-09-20 10:00", kinds=["owner_unreachable"]) == []
+
+
+def test_record_update_when_the_case_of_record_moves():
+    """ "Any time an Alliance-wide case is opened or a case of record is established ... the Program
+    Manager in the affected area should contact the affected communities ... As the case
+    progresses, subsequent community updates are strongly recommended!\""""
+    named = ev("case_of_record", "2026-09-15 10:00", actor="pm")
+    comment = ev("vendor_comment", "2026-09-16 10:00")
+    [a] = due([OPEN, named, comment], "2026-09-16 10:00", kinds=["record_update"])
+    assert (a.to, a.cc, a.due_at) == ((PM,), (), t("2026-09-16 10:00"))
+    closing = ev("case_closed", "2026-09-17 10:00", status="Closed", state="closed")
+    got = due([OPEN, named, comment, closing], "2026-09-17 10:00", kinds=["record_update"], sent=[a.key])
+    assert [g.data["moves"] for g in got] == [["case_closed"]]
+    # Negatives: news before it became the case of record, and any other case.
+    assert (
+        due(
+            [OPEN, comment, ev("case_of_record", "2026-09-16 11:00", actor="pm")],
+            "2026-09-17 10:00",
+            kinds=["record_update"],
+        )
+        == []
+    )
+    assert due([OPEN, comment, closing], "2026-09-17 10:00", kinds=["record_update"]) == []
+
+
+HIGH = opened(f"{MON} 10:00", priority="high")
+
+
+def test_an_owners_mute_or_snooze_does_not_hold_what_goes_to_the_pm():
+    """ "A mute, snooze or done from the owner or staff holds only the actions addressed to the
+    owner. Actions addressed to a PM are held only by a PM's command." (policy.md)"""
+    owner_mute = ev("command", "2026-09-20 10:00", actor="member", command="mute", by=OWNER)
+    assert kinds(due([HIGH, owner_mute], "2026-10-14 10:00", kinds=["pm_stalled_high"])) == [
+        "pm_stalled_high"
+    ]
+    assert due([HIGH, owner_mute], "2026-10-14 10:00", kinds=["request_update"]) == []  # the owner's
+    snooze = ev(
+        "command",
+        "2026-10-13 10:00",
+        actor="member",
+        command="snooze",
+        until=t("2026-10-20 09:00").isoformat(),
+    )
+    [a] = due([HIGH, snooze], "2026-10-14 10:00", kinds=["pm_stalled_high"])
+    assert a.due_at == t("2026-10-14 10:00")
+    pm_mute = ev("command", "2026-09-20 10:00", actor="pm", command="mute", by=PM)
+    assert due([HIGH, pm_mute], "2026-10-14 10:00", kinds=["pm_stalled_high"]) == []
+    pm_snooze = ev(
+        "command", "2026-10-13 10:00", actor="pm", command="snooze", until=t("2026-10-20 09:00").isoformat()
+    )
+    [b] = due([HIGH, pm_snooze], "2026-10-20 09:00", kinds=["pm_stalled_high"])
+    assert b.due_at == t("2026-10-20 09:00")
+
+
+def test_pm_assist_after_everything_was_tried_waits_its_own_threshold():
+    """ "You are unable to get an update after submitting a comment, in-case feedback, and an
+    escalation request": pm_assist waits 3 business days after the last of the three."""
+    tried = [
+        OPEN,
+        ev("update_requested", "2026-09-14 11:00", actor="member"),
+        ev("escalation_requested", "2026-09-15 10:00", actor="member"),
+        ev("in_case_feedback", "2026-09-17 10:00", actor="member"),  # the last of the three
+    ]
+    assert ladder(tried, "2026-09-18 10:00") == []  # 3 business days after the escalation only
+    assert ladder(tried, "2026-09-22 09:59") == []
+    [a] = due(tried, "2026-09-22 10:00", kinds=["pm_assist"])
+    assert a.basis is not None
+    assert a.basis.since == t("2026-09-17 10:00")
+
+
+def stalled(*events, at="2026-10-14 10:00"):
+    return kinds(due([HIGH, *events], at, kinds=["pm_stalled_high"]))
+
+
+def test_significant_progress_is_not_any_vendor_mail():
+    """ "A high-priority issue goes without significant progress for over a month." Progress is a
+    status change to a non-pending-customer status or a vendor comment that is not boilerplate;
+    acknowledgements, priority-only changes and "no progress" phrases are not progress."""
+    notice = "<raise@exlibris>"
+    raise_notice = [
+        dataclasses.replace(
+            ev("vendor_comment", "2026-10-01 10:00", priority="system_down"), message_id=notice
+        ),
+        dataclasses.replace(
+            ev("priority_changed", "2026-10-01 10:00", priority="system_down"), message_id=notice
+        ),
+    ]
+    assert stalled(*raise_notice) == ["pm_stalled_high"]
+    boiler = dataclasses.replace(
+        ev("vendor_comment", "2026-10-01 10:00"), summary="We are still investigating."
+    )
+    assert stalled(boiler) == ["pm_stalled_high"]
+    no_update = dataclasses.replace(
+        ev("vendor_comment", "2026-10-01 10:00"), summary="No update at this time."
+    )
+    assert stalled(no_update) == ["pm_stalled_high"]
+    to_pending = ev(
+        "status_changed", "2026-10-01 10:00", status="Pending Customer Input", state="pending_customer"
+    )
+    back = dataclasses.replace(ev("member_comment", "2026-10-02 10:00", actor="member"))
+    assert stalled(to_pending, back) == ["pm_stalled_high"]
+    assert stalled(ev("escalation_acknowledged", "2026-10-01 10:00")) == ["pm_stalled_high"]
+    # Negatives: a real comment, a status change to a working status.
+    real = dataclasses.replace(
+        ev("vendor_comment", "2026-10-01 10:00"),
+        summary="Development found the cause; a fix is in the November release.",
+    )
+    assert stalled(real) == []
+    assert (
+        stalled(ev("status_changed", "2026-10-01 10:00", status="In Progress - Tier 2", state="open")) == []
+    )
+
+
+def test_stalled_counts_from_becoming_high():
+    """ "A high-priority issue goes without significant progress for over a month": the 30 days run
+    from the later of the case becoming high / system-down and its last progress."""
+    raised = [OPEN, ev("priority_changed", "2026-09-24 10:00", priority="high")]
+    assert due(raised, "2026-10-14 10:00", kinds=["pm_stalled_high"]) == []  # 30 days after opening
+    assert due(raised, "2026-10-24 09:59", kinds=["pm_stalled_high"]) == []
+    [a] = due(raised, "2026-10-24 10:00", kinds=["pm_stalled_high"])
+    assert a.basis is not None
+    assert a.basis.since == t("2026-09-24 10:00")
+
+
+def test_a_raised_priority_is_said_in_the_next_ladder_reminder():
+    """ "Use escalation when: You realize that an issue's priority is greater than you originally
+    thought." The owner's next ladder reminder says so and offers the escalation draft at once."""
+    raised = [OPEN, ev("priority_changed", "2026-09-15 09:00", priority="high", actor="member")]
+    [a] = due(raised, "2026-09-16 10:00", kinds=["request_update"])
+    assert a.data["offer_escalation"] is True
+    assert a.data["priority_raised"] == {
+        "from": "normal",
+        "to": "high",
+        "at": t("2026-09-15 09:00").isoformat(),
+    }
+    assert "raised from normal to high" in a.reason
+    # Negatives: no rise; a lowered priority; a rise already told by a ladder reminder.
+    [plain] = due([OPEN], "2026-09-16 10:00", kinds=["request_update"])
+    assert "offer_escalation" not in plain.data
+    lowered = [OPEN, ev("priority_changed", "2026-09-15 09:00", priority="low")]
+    [low] = due(lowered, "2026-09-17 10:00", kinds=["request_update"])
+    assert "priority_raised" not in low.data
+    told = [*raised, sent_reminder("request_update", "2026-09-15 10:00")]
+    [again] = due(told, "2026-09-16 10:00", kinds=["request_update"])
+    assert "priority_raised" not in again.data
+
+
+CLOSED = [OPEN, ev("case_closed", "2026-09-15 10:00", status="Closed", state="closed")]
+
+
+def test_no_survey_but_reopening_when_a_member_says_the_problem_is_still_there():
+    """ "Fill out the post-case feedback survey ...": not when a member wrote on the case after it
+    closed that the problem is still there; the reminder suggests reopening instead."""
+    disputed = [
+        *CLOSED,
+        dataclasses.replace(
+            ev("member_comment", "2026-09-15 15:00", actor="member"), summary="This is happening again today."
+        ),
+    ]
+    [a] = due(disputed, "2026-09-16 10:00", kinds=["survey"])
+    assert a.data["disputed"] is True
+    assert "reopen" in a.reason
+    assert "survey is the place" not in a.reason
+    thanks = [
+        *CLOSED,
+        dataclasses.replace(
+            ev("member_comment", "2026-09-15 15:00", actor="member"), summary="Thanks, all good."
+        ),
+    ]
+    [b] = due(thanks, "2026-09-16 10:00", kinds=["survey"])
+    assert "disputed" not in b.data
+    assert "survey is the place" in b.reason
+    before = [
+        OPEN,
+        dataclasses.replace(
+            ev("member_comment", "2026-09-14 15:00", actor="member"), summary="It is happening again."
+        ),
+        *CLOSED[1:],
+    ]
+    [c] = due(before, "2026-09-16 10:00", kinds=["survey"])
+    assert "disputed" not in c.data  # written before the closing: the vendor's answer came after
+
+
+def test_an_owners_reminders_count_business_days_on_the_institutions_calendar():
+    """ "An owner's reminders count business days on the owner's institution's calendar (its own
+    holidays subdivision and closures, when configured), else the consortium's." (policy.md)"""
+    raw = {
+        **RAW_CONFIG,
+        "institutions": [
+            {"code": "WWU", "domains": ["wwu.edu"], "closures": ["2026-09-15"]},
+            {"code": "OSU", "domains": ["oregonstate.edu"]},
+        ],
+    }
+    config = parse(raw)
+    # WWU is closed on Tuesday: 2 business days from Monday 10:00 end on Thursday 10:00.
+    assert due([OPEN], "2026-09-16 10:00", config=config, kinds=["request_update"]) == []
+    [a] = due([OPEN], "2026-09-17 10:00", config=config, kinds=["request_update"])
+    assert a.due_at == t("2026-09-17 10:00")
+    osu = opened(f"{MON} 10:00", owner="asilva@oregonstate.edu", institution="OSU")
+    [b] = due([osu], "2026-09-16 10:00", config=config, kinds=["request_update"])
+    assert b.due_at == t("2026-09-16 10:00")
+
+
+def test_an_institution_subdivision_adds_its_holidays():
+    """ "its own holidays subdivision" (policy.md): WA's Native American Heritage Day, the day after
+    Thanksgiving, is no business day for a WA institution's owner."""
+    raw = {
+        **RAW_CONFIG,
+        "institutions": [{"code": "WWU", "domains": ["wwu.edu"], "holidays_subdivision": "WA"}],
+    }
+    config = parse(raw)
+    thanksgiving = [opened("2026-11-25 10:00")]
+    [a] = due(thanksgiving, "2026-12-02 10:00", config=config, kinds=["request_update"])
+    assert a.due_at == t("2026-12-01 10:00")  # Wed; Thu, Fri (WA) and the weekend skipped
+    [b] = due(thanksgiving, "2026-12-02 10:00", kinds=["request_update"])
+    assert b.due_at == t("2026-11-30 10:00")

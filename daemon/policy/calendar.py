@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -137,6 +137,22 @@ class BusinessCalendar:
             country=cal.holidays_country,
             subdivision=cal.holidays_subdivision,
             closures=frozenset(date.fromisoformat(d) for d in cal.closures),
+        )
+
+    @classmethod
+    def of_institution(cls, config: Config, code: str | None) -> BusinessCalendar:
+        """The calendar of an institution's staff: the consortium's, with the institution's own
+        holidays subdivision and closures where ``[[institutions]]`` configures them."""
+        base = cls.of(config)
+        inst = next((i for i in config.institutions if code and i.code == code), None)
+        if inst is None or not (inst.holidays_subdivision or inst.closures):
+            return base
+        return replace(
+            base,
+            subdivision=inst.holidays_subdivision or base.subdivision,
+            closures=frozenset(date.fromisoformat(d) for d in inst.closures)
+            if inst.closures
+            else base.closures,
         )
 
     @property

@@ -19,7 +19,15 @@ def call_day(year: int, month: int, config: Config) -> date:
         for d in calendar_lib.Calendar().itermonthdates(year, month)
         if d.month == month and d.weekday() == weekday
     ]
-    return days[-1] if call.week == -1 else days[call.week - 1]
+    day = days[-1] if call.week == -1 else days[call.week - 1]
+    if call.move_off_holidays:
+        # A call on a holiday or closure moves to the next working day of its weekday.
+        calendar = BusinessCalendar.of(config)
+        for _ in range(52):
+            if not calendar.holiday(day):
+                break
+            day += timedelta(days=7)
+    return day
 
 
 def call_at(year: int, month: int, config: Config) -> datetime:

@@ -56,6 +56,11 @@ class Snapshot:
 def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]:
     """Each case as of ``now``, with its clocks and routing (cases with no event by then are left out)."""
     calendar = BusinessCalendar.of(config)
+    owners = {
+        inst.code: BusinessCalendar.of_institution(config, inst.code)
+        for inst in config.institutions
+        if inst.holidays_subdivision or inst.closures
+    }
     router = Router(config)
     out = []
     for f in snapshot.files:
@@ -65,7 +70,8 @@ def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]
             continue
         events = tuple(effective(events))
         case = f.case if whole and f.case is not None else project(f.number, events, f.related)
-        out.append(Context(case, events, clocks_mod.read(events), router(case), now, config, calendar))
+        own = owners.get(case.institution or "")
+        out.append(Context(case, events, clocks_mod.read(events), router(case), now, config, calendar, own))
     return out
 
 
@@ -80,6 +86,7 @@ def candidates(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[
                 found = [replace(a, urgent=True) for a in found]
             actions.extend(found)
     actions.extend(widespread(ctxs, snapshot.links, now, config))
+    actions.extend(owner_unreachable(ctxs, config))
     calls = _calls(ctxs, actions, now, config)
     actions.extend(agenda(ctxs, calls, now, config))
     actions.extend(coordinator_contact(ctxs, calls, config))
@@ -109,9 +116,11 @@ def due_among(
 ) -> list[Action]:
     """Of the candidate actions, those due at ``now``, not sent, as reply commands leave them."""
     commands = {ctx.number: ctx.clocks.commands for ctx in ctxs}
+    owners = {ctx.number: ctx.case.owner for ctx in ctxs}
     due = []
     for action in actions:
-        held = _held(action, commands.get(action.case or "", ()), now)
+        case = action.case or ""
+        held = _held(action, commands.get(case, ()), now, owners.get(case))
         if held is None or held.due_at > now:
             continue
         if any(m in sent for m in held.all_marks):
@@ -128,12 +137,25 @@ def _matches(command: clocks_mod.Command, action: Action) -> bool:
     return command.action is None or command.action == action.kind
 
 
-def _held(action: Action, commands: Sequence[clocks_mod.Command], now: datetime) -> Action | None:
-    """The action as reply commands leave it: None when muted or done, moved when snoozed."""
+def for_owner(action: Action, owner: str | None) -> bool:
+    """Whether the action is addressed to the case's owner (else to a PM, the coordinator ...)."""
+    return bool(owner) and (owner or "").lower() in {a.lower() for a in action.to}
+
+
+def _held(
+    action: Action, commands: Sequence[clocks_mod.Command], now: datetime, owner: str | None = None
+) -> Action | None:
+    """The action as reply commands leave it: None when muted or done, moved when snoozed.
+
+    A PM's command holds any action of the case; the owner's or their colleagues' commands hold
+    only the actions addressed to the owner (``owner``: the case's owner)."""
     muted = False
     snoozes: list[clocks_mod.Command] = []
+    mine = for_owner(action, owner)
     for c in commands:
         if not _matches(c, action) or c.at > now:
+            continue
+        if c.actor != "pm" and not mine:
             continue
         if c.name == "mute":
             muted = c.until is None or now < c.until
@@ -156,6 +178,91 @@ def _held(action: Action, commands: Sequence[clocks_mod.Command], now: datetime)
 
 
 # --------------------------------------------------------------------------- across cases
+
+
+def delivery_failures(ctx: Context) -> list[Event]:
+    """The permanent delivery failures of our mail recorded on a case (see ``owner_unreachable``)."""
+    return [
+        e
+        for e in ctx.events
+        if e.kind == "reminder_sent" and e.data.get("delivery") == "failed" and e.data.get("permanent")
+    ]
+
+
+def owner_unreachable(ctxs: Sequence[Context], config: Config) -> list[Action]:
+    """Our mail to a case's owner failed permanently (a 5.x.x delivery status): the owner has
+    likely left. Tell the area's PM, with the owners of the institution's other open cases in copy;
+    one action per owner, naming all of their open cases, once per owner's first failure."""
+    if not config.actions.owner_unreachable.enabled:
+        return []
+    first: dict[str, tuple[Context, Event]] = {}
+    for ctx in ctxs:
+        owner = (ctx.case.owner or "").lower()
+        for e in delivery_failures(ctx):
+            named = owner and str(e.data.get("recipient", "")).lower() == owner
+            if named and (owner not in first or e.at < first[owner][1].at):
+                first[owner] = (ctx, e)
+    actions = []
+    for owner, (where, failure) in sorted(first.items()):
+        theirs = [
+            c
+            for c in ctxs
+            if (c.case.owner or "").lower() == owner and c.clocks.state in ("open", "pending_customer")
+        ]
+        if not theirs:
+            continue  # nothing open is left to hand over
+        cases = tuple(c.number for c in theirs)
+        to: list[str] = []
+        notes: list[str] = []
+        for c in theirs:
+            to.extend(p for p in c.route.pms if p not in to)
+            if c.route.pms_why:
+                notes.append(c.route.pms_why)
+        inst = where.case.institution
+        colleagues = sorted(
+            {
+                (c.case.owner or "").lower()
+                for c in ctxs
+                if inst
+                and c.case.institution == inst
+                and c.case.owner
+                and c.clocks.state in ("open", "pending_customer")
+            }
+            - {owner}
+            - {p.lower() for p in to}
+        )
+        status = str(failure.data.get("dsn_status", ""))
+        copy = f"the owners of {inst}'s other open cases" if colleagues else "nobody else"
+        reason = (
+            f"Mail from casewatch to {owner}, the owner of case{'s' if len(cases) > 1 else ''} "
+            f"{', '.join(cases)}, failed permanently on {when(failure.at, where.calendar)}"
+            f"{f' (delivery status {status})' if status else ''}: the owner has likely left"
+            f"{f' {inst}' if inst else ''}. The policy asks whoever leaves to find the person to take over "
+            f"each case; the {theirs[0].route.area} PM, with {copy} in copy, can find the successor, who "
+            f'replies "owner their@address" to take the cases over.'
+        )
+        actions.append(
+            Action(
+                "owner_unreachable",
+                cases[0],
+                tuple(to),
+                failure.at,
+                " ".join([reason, *dict.fromkeys(notes)]),
+                f"owner_unreachable:{owner}:{iso(failure.at)}",
+                cc=tuple(colleagues),
+                cases=cases,
+                area=theirs[0].route.area,
+                basis=Basis("delivery failed", failure.at, "the permanent delivery failure", "0 hours"),
+                data={
+                    "recipient": owner,
+                    "status": status,
+                    "failed_at": iso(failure.at),
+                    "institution": inst or "",
+                    "colleagues": colleagues,
+                },
+            )
+        )
+    return actions
 
 
 def widespread(ctxs: Sequence[Context], links: Iterable[Link], now: datetime, config: Config) -> list[Action]:
@@ -358,7 +465,8 @@ def post_call_followup(
     out = []
     for n in sorted(calls.discussed):
         ctx = by_number[n]
-        to, cc, note = ctx.route.pm_cc_owner()
+        # The PM's to-do: the PM writes to the owner (the draft); the owner is not copied on it.
+        to, _, note = ctx.route.pm_cc_owner()
         reason = (
             f"Case {n} was on the agenda of the support call on {when(calls.previous, calendar)}: tell its "
             f"owner {ctx.case.owner or '(unknown)'} what came out of the call, and check that Ex Libris "
@@ -372,7 +480,6 @@ def post_call_followup(
                 due,
                 " ".join(p for p in (reason, note) if p),
                 f"post_call_followup:{n}:{calls.previous.date().isoformat()}",
-                cc=cc,
                 area=ctx.route.area,
                 basis=Basis("support call", calls.previous, "the last support call", rule.after),
                 data={"call_at": calls.previous.isoformat()},

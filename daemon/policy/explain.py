@@ -49,7 +49,7 @@ def _calendar_line(ctx: Context) -> str:
 
 
 def _status(action: Action, ctx: Context, sent: Collection[str]) -> tuple[str, Action]:
-    held = _held(action, ctx.clocks.commands, ctx.now)
+    held = _held(action, ctx.clocks.commands, ctx.now, ctx.case.owner)
     if held is None:
         return "held by a reply command (mute or done)", action
     if any(m in sent for m in held.all_marks):
