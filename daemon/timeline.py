@@ -220,7 +220,8 @@ def _list(
     return Outcome(events=tuple(events), links=tuple(links))
 
 
-_FIELDS = frozenset(CaseFields.__dataclass_fields__) - {"owner_guessed"}
+# The owner's name stays in the events (drafts read it beside its address); no case field.
+_FIELDS = frozenset(CaseFields.__dataclass_fields__) - {"owner_guessed", "owner_name"}
 
 
 def visible(events: Iterable[Event]) -> bool:

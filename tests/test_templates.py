@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from html import unescape
 from typing import Any
@@ -18,7 +19,7 @@ from daemon.digest import for_pm
 from daemon.model import MESSAGE_KINDS, Action, Event, Link
 from daemon.outbound.context import CaseView, build
 from daemon.outbound.render import TEMPLATES, environment, render
-from daemon.policy.engine import contexts
+from daemon.policy.engine import Snapshot, contexts
 
 REPLY_TO = "casewatch@orbiscascade.org"
 MON = "2026-09-14"
@@ -48,7 +49,7 @@ SCENARIOS: dict[str, tuple[list[Event], str, list[Link]]] = {
             ev("in_case_feedback", "2026-09-17 09:00", actor="member"),
             ev("escalation_requested", "2026-09-17 10:00", actor="member"),
         ],
-        "2026-09-18 10:00",
+        "2026-09-22 10:00",  # 3 business days after the last of comment, feedback, escalation
         [],
     ),
     "pm_system_down": ([opened(f"{MON} 10:00", priority="system_down")], f"{MON} 10:30", []),
@@ -75,6 +76,41 @@ SCENARIOS: dict[str, tuple[list[Event], str, list[Link]]] = {
         "2026-09-15 10:00",
         [],
     ),
+    "pm_escalation": (
+        [OPEN, ev("escalation_requested", "2026-09-16 11:00", actor="member")],
+        "2026-09-16 11:00",
+        [],
+    ),
+    "owner_inactive": (
+        [OPEN, ev("reminder_sent", "2026-09-16 10:00", actor="system", action="request_update", key="k")],
+        "2026-09-18 10:00",
+        [],
+    ),
+    "owner_unreachable": (
+        [
+            OPEN,
+            ev(
+                "reminder_sent",
+                "2026-09-16 10:05",
+                actor="system",
+                delivery="failed",
+                recipient="jdoe@wwu.edu",
+                dsn_status="5.1.1",
+                permanent=True,
+            ),
+        ],
+        "2026-09-16 10:05",
+        [],
+    ),
+    "record_update": (
+        [
+            OPEN,
+            ev("case_of_record", "2026-09-15 10:00", actor="pm"),
+            ev("vendor_comment", "2026-09-16 10:00"),
+        ],
+        "2026-09-16 10:00",
+        [],
+    ),
     # Mailed a month late (a first run over an old mailbox): summarized for the PM.
     "backlog": ([OPEN], "2026-10-16 10:00", []),
     "digest": (
@@ -89,12 +125,23 @@ SCENARIOS: dict[str, tuple[list[Event], str, list[Link]]] = {
 }
 
 
+def linked(snap: Snapshot) -> Snapshot:
+    """``snap`` with each case's related cases, as the store gives them (from the links)."""
+    related: dict[str, set[str]] = {}
+    for link in snap.links:
+        related.setdefault(link.a, set()).add(link.b)
+        related.setdefault(link.b, set()).add(link.a)
+    files = tuple(replace(f, related=tuple(sorted(related.get(f.number, ())))) for f in snap.files)
+    return replace(snap, files=files)
+
+
 def context_of(
     action: Action, events: Iterable[Event], at: str, links: Sequence[Link] = ()
 ) -> dict[str, Any]:
     """The template context of ``action``, built as the daemon builds it (from the engine's view)."""
     views = {
-        c.number: CaseView(c.case, c.events, c) for c in contexts(snapshot(events, links), t(at), CONFIG)
+        c.number: CaseView(c.case, c.events, c)
+        for c in contexts(linked(snapshot(events, links)), t(at), CONFIG)
     }
     view = views[action.case] if action.case else None
     members = [views[n] for n in action.cases if n in views]
@@ -103,7 +150,7 @@ def context_of(
         pm = next(p for p in CONFIG.program_managers if p.email in action.to)
         period_end = datetime.fromisoformat(action.data["period_end"])
         data = for_pm(pm, snapshot(events, links), period_end, CONFIG)
-    return build(action, view, members, t(at), REPLY_TO, CONFIG, data)
+    return build(action, view, members, t(at), REPLY_TO, CONFIG, data, views)
 
 
 #: What was sent before a kind's scenario: a follow-up comes only after the call's agenda went out.
@@ -147,7 +194,9 @@ KINDS = list(MESSAGE_KINDS)
 CASE_KINDS = [k for k in KINDS if k not in ("widespread", "agenda", "digest", "backlog")]
 #: The kinds whose body carries a ready-to-paste draft, and those that must not pretend to.
 DRAFT_KINDS = [
-    k for k in KINDS if k not in ("pm_assist", "pm_system_down", "pm_stalled_high", "digest", "backlog")
+    k
+    for k in KINDS
+    if k not in ("pm_assist", "pm_system_down", "pm_stalled_high", "pm_escalation", "digest", "backlog")
 ]
 DRAFT_BEGIN = "----- draft: "
 DRAFT_END = "----- end of draft -----"
@@ -561,7 +610,7 @@ def test_two_actions_fold_into_one_message():
     second = sample("survey", events, "2026-09-17 08:00")
     assert second["case"]["number"] == other
     r = render([first, second])
-    assert r.subject == f"Cases {CASE}, {other}: 2 reminders"
+    assert r.subject == f"Cases {CASE}, {other}: update request and survey"
     for ctx in (first, second):
         part_subject = render([ctx]).subject
         assert f"{part_subject}\n\n{body(ctx)}" in r.text
@@ -603,7 +652,7 @@ def test_a_missing_name_is_an_error_not_an_empty_string(samples):
         render([ctx])
 
 
-WRAPPER_NAMES = {"parts", "consortium", "reply_to", "now", "commands"}
+WRAPPER_NAMES = {"parts", "consortium", "reply_to", "now", "commands", "subject"}
 #: The context of reply.* (the confirmation of reply commands, daemon/commands/handle.py).
 REPLY_NAMES = {"consortium", "done", "problems", "help", "commands", "reply_to", "cases"}
 REPLY_NAMES |= {"headline", "sender", "copied", "outsider", "refused"}  # subject; who acted, whom it copies
@@ -648,3 +697,188 @@ def test_optional_things_are_guarded(samples, kind):
     if kind in CASE_KINDS:
         assert CASE in r.subject
         assert CASE in body(ctx).splitlines()[0]
+
+
+# --------------------------------------------------------------------------- what the timeline knows
+# "Drafts carry what is known. Every draft fills in what the timeline holds (the impact sentence
+# of the description, the owner's name, related cases, the case of record, the cluster's size)
+# and leaves a bracketed placeholder only where nothing is known." (spec/policy.md)
+
+THIN = opened(f"{MON} 10:00", description="It fails on the hold shelf.")
+IMPACT_PLACEHOLDER = "The impact on us: [one or two sentences"
+
+
+def draft_of(text: str) -> str:
+    return folded(text.split(DRAFT_BEGIN, 1)[1].split(DRAFT_END, 1)[0])
+
+
+def test_request_update_states_the_impact_of_the_description():
+    ctx = sample("request_update")
+    assert ctx["case"]["impact"] == "about 300 patrons a week are not told their items are waiting."
+    for text in (body(ctx), visible(body(ctx, "html"))):
+        assert "The impact on us: about 300 patrons a week are not told their items are waiting." in (
+            draft_of(text) if text.startswith("Case") else text
+        )
+        assert IMPACT_PLACEHOLDER not in text
+
+
+def test_without_an_impact_statement_the_placeholder_stays():
+    ctx = sample("request_update", [THIN], "2026-09-16 10:00")
+    assert ctx["case"]["impact"] == ""
+    assert IMPACT_PLACEHOLDER in body(ctx)
+    assert "It fails on the hold shelf." in body(ctx)  # the description, to help write it
+
+
+@pytest.mark.parametrize("kind", ["request_update", "escalate", "customer_turn", "share_on_list"])
+def test_owner_drafts_are_signed_with_the_owners_name(kind):
+    base, at, _ = SCENARIOS[kind]
+    events = [
+        replace(e, data={**e.data, "owner_name": "Jane Doe"}) if e.kind == "case_opened" else e for e in base
+    ]
+    ctx = sample(kind, events, at)
+    assert ctx["case"]["owner_name"] == "Jane Doe"
+    assert ctx["signer"] == "Jane Doe"
+    for text in (body(ctx), visible(body(ctx, "html"))):
+        assert "[your name]" not in text
+        assert "Jane Doe" in text
+
+
+def test_without_a_name_the_draft_keeps_its_placeholder(samples):
+    assert samples["request_update"]["signer"] == ""
+    assert "[your name]" in body(samples["request_update"])
+
+
+def test_a_name_stated_for_another_address_is_not_the_owners():
+    other = opened(f"{MON} 10:00", owner="someone@wwu.edu", owner_name="Some One")
+    ctx = sample("request_update", [other, opened(f"{MON} 11:00")], "2026-09-16 11:00")
+    assert ctx["case"]["owner"] == "jdoe@wwu.edu"
+    assert ctx["case"]["owner_name"] == ""
+    assert "[your name]" in body(ctx)
+
+
+def test_a_pm_draft_is_signed_with_the_pms_name(samples):
+    for kind in ("coordinator_contact", "post_call_followup", "widespread"):
+        ctx = samples[kind]
+        assert ctx["signer"] == "Maria Lopez", kind
+        assert "[your name]" not in body(ctx), kind
+
+
+def test_a_handover_is_signed_by_the_leaving_owner_and_names_the_successor():
+    base, at, _ = SCENARIOS["handover"]
+    events = [replace(base[0], data={**base[0].data, "owner_name": "Jane Doe"}), base[1]]
+    events.append(ev("vendor_comment", "2026-09-15 09:00", owner="kim@wwu.edu", owner_name="Kim Lee"))
+    ctx = sample("handover", events, at)
+    assert (ctx["previous_owner_name"], ctx["successor_name"], ctx["signer"]) == (
+        "Jane Doe",
+        "Kim Lee",
+        "Jane Doe",
+    )
+    text = folded(body(ctx))
+    assert "Kim Lee (kim@wwu.edu)" in text
+    assert "Thank you for your help. Jane Doe" in draft_of(body(ctx))
+
+
+RECORD = "10700009"
+LINKED = [
+    opened(f"{MON} 10:00", case="10700002", institution="UW", owner="ann@uw.edu"),
+    ev("case_of_record", f"{MON} 12:00", actor="pm", case=RECORD),
+]
+RECORD_LINKS = [
+    Link.of(CASE, "10700002", "cited together", t(f"{MON} 11:00")),
+    Link.of("10700002", RECORD, "case of record", t(f"{MON} 12:00")),
+]
+
+
+def linked_sample(kind: str, extra: Sequence[Event] = ()) -> dict[str, Any]:
+    base, at, _ = SCENARIOS[kind]
+    events = [*base, *LINKED, *extra]
+    actions = due_at(events, at, links=RECORD_LINKS, kinds=[kind])
+    action = next(a for a in actions if a.case == CASE)
+    return context_of(action, events, at, RECORD_LINKS)
+
+
+def test_the_case_of_record_and_the_related_cases_reach_the_drafts():
+    ctx = linked_sample("escalate")
+    assert ctx["case"]["record"] == RECORD  # linked through 10700002
+    cluster = ctx["cluster"]
+    assert cluster is not None
+    assert [c["number"] for c in cluster["cases"]] == ["10700002", RECORD]
+    assert (cluster["institutions"], cluster["size"], cluster["record"]) == (["UW", "WWU"], 2, RECORD)
+    for text in (draft_of(body(ctx)), visible(body(ctx, "html"))):
+        assert "Related cases: 10700002 (UW); 2 Alliance institutions report the problem." in text
+        assert f"The Alliance's case of record for it is {RECORD}." in text
+    update = linked_sample("request_update")
+    assert f"The Alliance's case of record for it is {RECORD}." in draft_of(body(update))
+
+
+def test_a_case_linked_to_nothing_has_no_cluster(samples):
+    assert samples["escalate"]["cluster"] is None
+    assert samples["escalate"]["case"]["record"] == ""
+    assert "Related cases" not in body(samples["escalate"])
+
+
+def test_widespread_fills_in_the_case_of_record_once_there_is_one(samples):
+    assert "[case of record]" in body(samples["widespread"])
+    events = [*THREE, ev("case_of_record", "2026-09-16 09:00", actor="pm", case="10700009")]
+    links = [*LINKS, Link.of("10700003", "10700009", "case of record", t("2026-09-16 09:00"))]
+    actions = due_at(events, "2026-09-16 10:00", links=links, kinds=["widespread"])
+    ctx = context_of(actions[0], events, "2026-09-16 10:00", links)
+    assert ctx["cluster"]["record"] == "10700009"
+    for text in (body(ctx), visible(body(ctx, "html"))):
+        assert "[case of record]" not in text
+        assert "Case 10700009 is the Alliance's case of record for it." in folded(text)
+        assert "Establish a case of record" not in text
+        assert "The Alliance's case of record is 10700009" in folded(text)
+
+
+def test_pm_assist_says_the_problem_was_already_flagged_widespread():
+    flagged = ev(
+        "reminder_sent", "2026-09-15 15:00", actor="system", action="widespread", key="widespread:x:3"
+    )
+    ctx = linked_sample("pm_assist", [flagged])
+    assert ctx["widespread_at"] == "Tue 2026-09-15 15:00 PDT"
+    for text in (folded(body(ctx)), visible(body(ctx, "html"))):
+        assert "already flagged widespread: 2 Alliance institutions (UW, WWU)" in text
+        assert "the widespread alert went out on Tue 2026-09-15 15:00 PDT" in text
+    unflagged = linked_sample("pm_assist")
+    assert unflagged["widespread_at"] == ""
+    assert "already flagged widespread" not in body(unflagged)
+
+
+def test_a_handover_of_two_cases_says_handover_in_its_subject():
+    base, at, _ = SCENARIOS["handover"]
+    second = [
+        opened(f"{MON} 10:00", case="10700002"),
+        ev(
+            "handover",
+            "2026-09-15 10:00",
+            actor="member",
+            case="10700002",
+            owner="kim@wwu.edu",
+            previous_owner="jdoe@wwu.edu",
+        ),
+    ]
+    events = [*base, *second]
+    actions = due_at(events, at, kinds=["handover"])
+    assert len(actions) == 2
+    r = render([context_of(a, events, at) for a in actions])
+    assert r.subject == f"Cases {CASE}, 10700002: handover"
+    assert "handover" in render([context_of(actions[0], events, at)]).subject
+    assert f"<title>{r.subject}</title>" in r.html
+
+
+def test_a_folded_message_names_its_kinds_in_words():
+    ctxs = [
+        sample("request_update"),
+        sample("share_on_list", [opened(f"{MON} 10:00", priority="high")], "2026-09-16 10:00"),
+    ]
+    assert render(ctxs).subject == f"Case {CASE}: update request and list post"
+
+
+def test_the_post_call_follow_up_is_the_pms_to_do_the_owner_is_not_copied(samples):
+    """ "After the call, contact the case owner directly to provide any updates on their case."
+    The PM does: the follow-up goes to the PM alone, with the note for the owner as a draft."""
+    ctx = samples["post_call_followup"]
+    assert ctx["to"] == ["mlopez@orbiscascade.org"]
+    assert ctx["cc"] == []
+    assert "casewatch has not written to the owner" in folded(body(ctx))

@@ -36,24 +36,41 @@ are strings in the consortium's time zone, e.g. ``"Fri 2026-11-20 10:00 PST"``.
 ``items``              the actions a ``backlog`` summarizes: ``[{"kind", "case", "due_at",
                        "to", "reason"}]``, oldest first (else ``[]``)
 ``stale_after``        ``[sending] stale_after``, e.g. ``"7 days"``
+``signer``             the name a draft is signed with: the one recipient's (the owner's, a
+                       PM's), the leaving owner's for ``handover``; ``""`` when unknown
+``successor_name``     the new owner's name (``handover``), else ``""``
+``previous_owner_name`` the leaving owner's name (``handover``), else ``""``
+``cluster``            the cases linked to the action's case or cluster, directly or through
+                       others: ``{"cases": [{"number", "institution", "institution_name"}]``
+                       (the other cases), ``"institutions"`` (codes, the case's own too),
+                       ``"size"`` (how many institutions), ``"record"`` (the case of record's
+                       number, or ``""``)``}``, or ``None`` when nothing is linked
+``widespread_at``      when a ``widespread`` alert about the cluster was sent, else ``""``
 =====================  ===================================================================
 
-A case is ``{"number", "title", "institution", "institution_name", "owner", "priority"
-(in words: "System/Component Down", "High", "Normal", "Low", "unknown"), "status", "state",
-"opened_at", "last_vendor_response_at", "asset", "category", "subcategory", "description",
-"related", "case_of_record", "ask", "standing"}``; text fields are ``""`` when unknown. ``ask``
-is what we ask of the vendor about it, ``standing`` a one-line status (both for the agenda).
+A case is ``{"number", "title", "institution", "institution_name", "owner", "owner_name",
+"priority" (in words: "System/Component Down", "High", "Normal", "Low", "unknown"), "status",
+"state", "opened_at", "last_vendor_response_at", "asset", "category", "subcategory",
+"description", "impact", "related", "case_of_record", "record", "ask", "standing"}``; text
+fields are ``""`` when unknown. ``owner_name`` is the owner's name as the vendor's Contact field
+gives it ("Jane Doe (jdoe@wwu.edu)"); ``impact`` the impact statement of the description (the
+sentence after "Impact:", else the first sentence the checklist's impact patterns find), one
+line ending with a stop; ``case_of_record`` whether the case is the Alliance's case of record,
+``record`` the number of the case of record linked to it (its own when it is one). ``ask`` is
+what we ask of the vendor about it, ``standing`` a one-line status (both for the agenda).
+Drafts fill in what these hold and keep a bracketed placeholder only where they are empty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from daemon.config import Config
 from daemon.model import Action, Case, Event
+from daemon.outbound.known import Cluster, cluster_of, impact_of, name_of, names_in, widespread_flagged
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.routing import pms_for
 from daemon.policy.rules import Context, when
@@ -115,9 +132,18 @@ def commands_for(kinds: Sequence[str], about_a_case: bool = True) -> list[dict[s
     ]
 
 
-def case_dict(case: Case, config: Config, calendar: BusinessCalendar) -> dict[str, Any]:
+def institution_name(case: Case, config: Config) -> str:
     inst = next((i for i in config.institutions if i.code == case.institution), None)
+    return (inst.name if inst and inst.name else case.institution) or ""
 
+
+def case_dict(
+    case: Case,
+    config: Config,
+    calendar: BusinessCalendar,
+    names: Mapping[str, str] | None = None,
+    record: str = "",
+) -> dict[str, Any]:
     def at(value: datetime | None) -> str:
         return when(value, calendar) if value else ""
 
@@ -125,8 +151,9 @@ def case_dict(case: Case, config: Config, calendar: BusinessCalendar) -> dict[st
         "number": case.number,
         "title": case.title or "",
         "institution": case.institution or "",
-        "institution_name": (inst.name if inst and inst.name else case.institution) or "",
+        "institution_name": institution_name(case, config),
         "owner": case.owner or "",
+        "owner_name": name_of(case.owner or "", names or {}),
         "priority": PRIORITY_WORDS.get(case.priority or "", "unknown"),
         "status": case.status or "",
         "state": case.state,
@@ -136,9 +163,37 @@ def case_dict(case: Case, config: Config, calendar: BusinessCalendar) -> dict[st
         "category": case.category or "",
         "subcategory": case.subcategory or "",
         "description": case.description or "",
+        "impact": impact_of(case.description or "", config.actions.description_gaps.impact),
         "related": list(case.related),
         "case_of_record": case.case_of_record,
+        "record": case.number if case.case_of_record else record,
     }
+
+
+def cluster_dict(cluster: Cluster, config: Config) -> dict[str, Any] | None:
+    """The ``cluster`` of the context (the first case of ``cluster`` is the action's own)."""
+    if len(cluster.cases) < 2:
+        return None
+    return {
+        "cases": [
+            {
+                "number": c.number,
+                "institution": c.institution or "",
+                "institution_name": institution_name(c, config),
+            }
+            for c in cluster.cases[1:]
+        ],
+        "institutions": list(cluster.institutions),
+        "size": len(cluster.institutions),
+        "record": cluster.record,
+    }
+
+
+def signer_of(action: Action, names: Mapping[str, str]) -> str:
+    """Who signs the action's draft: the leaving owner of a handover, else its one recipient."""
+    if action.kind == "handover":
+        return name_of(str(action.data.get("previous_owner", "")), names)
+    return name_of(action.to[0], names) if len(action.to) == 1 else ""
 
 
 def ask_of(rules: Context) -> str:
@@ -176,9 +231,31 @@ def build(
     reply_to: str,
     config: Config,
     digest: dict[str, Any] | None = None,
+    views: Mapping[str, CaseView] | None = None,
 ) -> dict[str, Any]:
-    """The context of one action's templates."""
+    """The context of one action's templates; ``views`` (every case, by number) lets it name the
+    linked cases and the case of record of the action's case."""
     calendar = BusinessCalendar.of(config)
+    known = {**(views or {}), **{m.case.number: m for m in members}}
+    if view is not None:
+        known[view.case.number] = view
+
+    def lookup(number: str) -> Case | None:
+        found = known.get(number)
+        return found.case if found else None
+
+    if view is not None:
+        cluster: Cluster | None = cluster_of(view.case, lookup)
+    elif action.kind == "widespread" and members:  # the cluster's cases, the first one first
+        first = members[0].case
+        cluster = cluster_of(replace(first, related=tuple(m.case.number for m in members[1:])), lookup)
+    else:
+        cluster = None
+    involved = [view, *members, *(known.get(c.number) for c in (cluster.cases if cluster else ()))]
+    events = [v.events for v in {id(v): v for v in involved if v is not None}.values()]
+    people = names_in((e for evs in events for e in evs), config)
+    record = cluster.record if cluster else ""
+    flagged = widespread_flagged(events) if cluster else None
     area = action.area or ""
     pm_emails = pms_for(area, config)[0] if area else ()
     if action.kind == "digest":
@@ -227,10 +304,10 @@ def build(
         "cc": list(action.cc),
         "reply_to": reply_to,
         "commands": commands_for([action.kind], about_a_case=action.case is not None),
-        "case": case_dict(view.case, config, calendar) if view else None,
+        "case": case_dict(view.case, config, calendar, people, record) if view else None,
         "cases": [
             {
-                **case_dict(m.case, config, calendar),
+                **case_dict(m.case, config, calendar, people, record or cluster_of(m.case, lookup).record),
                 "ask": ask_of(m.rules) if m.rules else "",
                 "standing": standing_of(m.rules) if m.rules else "",
             }
@@ -256,4 +333,9 @@ def build(
             for item in data.get("items", [])
         ],
         "stale_after": config.sending.stale_after,
+        "signer": signer_of(action, people),
+        "successor_name": name_of(str(data.get("successor", "")), people),
+        "previous_owner_name": name_of(str(data.get("previous_owner", "")), people),
+        "cluster": cluster_dict(cluster, config) if cluster else None,
+        "widespread_at": when(flagged, calendar) if flagged else "",
     }

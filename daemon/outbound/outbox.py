@@ -86,7 +86,7 @@ def draft(
     for a in planned.actions:
         view = views.get(a.case) if a.case else None
         members = [views[n] for n in a.cases if n in views and n != a.case]
-        contexts.append(build(a, view, members, now, reply_to, config, _digest(a, weekly, config)))
+        contexts.append(build(a, view, members, now, reply_to, config, _digest(a, weekly, config), views))
     rendered = render(contexts, config.sending.templates)
     msg = compose(rendered, planned.actions, mid, reply_to, planned.to, planned.cc, references, now, config)
     return Draft(planned, mid, tok, wire(msg), rendered.subject)

@@ -35,6 +35,29 @@ from markupsafe import Markup
 #: The built-in templates, as the installed package holds them (a folder, or inside a zip).
 TEMPLATES: Traversable = resources.files("daemon") / "templates"
 SUBJECT_LIMIT = 200
+#: Each kind in a few words, for the subject of a message that folds several actions together.
+KIND_WORDS = {
+    "request_update": "update request",
+    "escalate": "escalation",
+    "pm_assist": "help needed",
+    "pm_system_down": "System/Component Down",
+    "pm_stalled_high": "stalled case",
+    "customer_turn": "our answer is due",
+    "survey": "survey",
+    "share_on_list": "list post",
+    "description_gaps": "missing details",
+    "widespread": "widespread problem",
+    "agenda": "support-call agenda",
+    "coordinator_contact": "ask the coordinator",
+    "post_call_followup": "support-call follow-up",
+    "handover": "handover",
+    "pm_escalation": "escalation requested",
+    "owner_inactive": "owner inactive",
+    "owner_unreachable": "owner unreachable",
+    "record_update": "case of record update",
+    "digest": "weekly digest",
+    "backlog": "backlog",
+}
 
 
 class BuiltinLoader(BaseLoader):
@@ -113,20 +136,35 @@ def wrap(env: Environment, contexts: Sequence[dict[str, Any]], parts: Sequence[d
         "now": first["now"],
         "commands": commands,
     }
-    if len(subjects) == 1:
-        subject = subjects[0]
-    else:
-        numbers = list(
-            dict.fromkeys(
-                n
-                for ctx in contexts
-                for n in ([ctx["case"]["number"]] if ctx["case"] else [c["number"] for c in ctx["cases"]])
-            )
-        )
-        about = f"Case {numbers[0]}" if len(numbers) == 1 else "Cases " + ", ".join(numbers)
-        subject = f"{about}: {len(subjects)} reminders" if numbers else f"{len(subjects)} reminders"
+    subject = one_line(subjects[0] if len(subjects) == 1 else folded_subject(contexts))
+    wrapper["subject"] = subject
     return Rendered(
-        subject=one_line(subject),
+        subject=subject,
         text=env.get_template("mail.txt").render(wrapper),
         html=env.get_template("mail.html").render(wrapper),
     )
+
+
+def words(items: Sequence[str]) -> str:
+    """``["a"]`` -> "a", ``["a", "b"]`` -> "a and b", ``["a", "b", "c"]`` -> "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def folded_subject(contexts: Sequence[dict[str, Any]]) -> str:
+    """The subject of several actions in one message: their cases, then their kinds in words
+    ("Cases 10800001, 10800002: handover", "Case 10800009: update request and list post")."""
+    numbers = list(
+        dict.fromkeys(
+            n
+            for ctx in contexts
+            for n in ([ctx["case"]["number"]] if ctx["case"] else [c["number"] for c in ctx["cases"]])
+        )
+    )
+    kinds = list(
+        dict.fromkeys(KIND_WORDS.get(ctx["kind"], ctx["kind"].replace("_", " ")) for ctx in contexts)
+    )
+    what = words(kinds)
+    if not numbers:
+        return what[:1].upper() + what[1:]
+    about = f"Case {numbers[0]}" if len(numbers) == 1 else "Cases " + ", ".join(numbers)
+    return f"{about}: {what}"

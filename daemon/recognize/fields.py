@@ -281,6 +281,27 @@ def owner_from(value: str | None, mail: Mail, config: Config) -> str | None:
     return None
 
 
+def owner_name_from(value: str | None, mail: Mail, owner: str | None) -> str | None:
+    """The owner's name: the label's words beside the owner's address ("Jane Doe
+    (jdoe@wwu.edu)", "Jane Doe, Systems Librarian <jdoe@wwu.edu>"), else the display name the
+    notification's To: gives that address; None when neither names them ("Doe, Jane" is no
+    name to sign with)."""
+    if not owner:
+        return None
+    if value and owner in value.lower():
+        words = _EMAIL.sub(" ", value)
+        words = re.sub(r"[()<>\[\]\"]|\bmailto:", " ", words).strip(" ,;:-–")
+        words = " ".join(words.split())
+        words = words.split(",")[0].strip()  # "Jane Doe, Systems Librarian"
+        if len(words.split()) >= 2 and re.search(r"[^\W\d_]", words) and len(words) <= 80:
+            return words
+    for addr in mail.to:
+        name = " ".join(addr.name.split()).strip("'\" ")
+        if addr.email == owner and name and not set(name) & {"@", ","} and len(name) <= 80:
+            return name
+    return None
+
+
 def institution_from(account: str | None, text: str, owner: str | None, config: Config) -> str | None:
     """The institution code: ``01ALLIANCE_XXX``, a configured code or name, or the owner's domain."""
     for source in (account or "", text):
@@ -324,4 +345,5 @@ def vendor_fields(mail: Mail, config: Config, parts: Parts | None = None) -> Cas
         subcategory=labelled(text, labels.subcategory),
         description=description(text, labels.description),
         owner_guessed=owner is not None and not (stated and _EMAIL.search(stated)),
+        owner_name=owner_name_from(stated, mail, owner),
     )
