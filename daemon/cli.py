@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--pm", metavar="EMAIL", help="the program manager (default: every one)")
     s.add_argument("--format", choices=("text", "html"), default="text", help="text (default) or html")
 
+    s = sub.add_parser(
+        "calendar", help="write an iCalendar file: support calls, agenda cut-offs, what falls due this week"
+    )
+    s.add_argument("--ics", metavar="PATH", required=True, help="the .ics file to write (replaced)")
+    s.add_argument("--pm", metavar="EMAIL", help="only what falls due in this PM's areas (default: all)")
+    s.add_argument("--at", metavar="ISO8601", help="as of that instant (default: now)")
+
     s = sub.add_parser("cases", help="every case known")
     s.add_argument("--json", action="store_true", help="print JSON (the contract's shape)")
 
@@ -205,6 +212,23 @@ def cmd_digest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
                 print(rendered.text, end="")
             else:
                 print(rendered.html, end="")
+    return EXIT_OK
+
+
+def cmd_calendar(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from daemon.outbound.weekly import write_calendar
+
+    at = _instant(args.at, cfg)
+    pm = None
+    if args.pm:
+        pm = next((p for p in cfg.program_managers if p.email.lower() == args.pm.lower()), None)
+        if pm is None:
+            raise UsageError(
+                f"--pm: no program manager has the address {args.pm} (hint: [[program_managers]])"
+            )
+    with _store(cfg) as store:
+        n = write_calendar(store, args.ics, at, cfg, pm)
+    print(f"wrote {args.ics}: {n} event(s) as of {at.astimezone(cfg.tz):%Y-%m-%d %H:%M %Z}")
     return EXIT_OK
 
 
@@ -392,6 +416,7 @@ COMMANDS = {
     "poll": cmd_poll,
     "send": cmd_send,
     "digest": cmd_digest,
+    "calendar": cmd_calendar,
     "cases": cmd_cases,
     "show": cmd_show,
     "due": cmd_due,

@@ -6,8 +6,18 @@ the ``digest`` templates. The same inputs give the same digest, so any past peri
 rendered again (``casewatch digest --at``). A PM sees the cases routed to their areas.
 
 Sections (each a list; an empty one is left out of the mail):
-``needs_you``    system down, stalled high priority, help requested (pm_assist), with why;
+``needs_you``    system down, stalled high priority, help requested (pm_assist), with why; each
+                 ``new`` (fell due since the last digest) or still open since ``since``. A case a
+                 program manager already acted on (replied ``agenda``, ``done``, ``mute`` or
+                 ``snooze`` on it, as the engine holds such commands) is left out and listed in
+                 ``acted`` instead, with what was done;
 ``clusters``     widespread problems in the PM's areas, and whether a case of record exists;
+                 ``new`` or still open since ``since``;
+``support_call`` the next support call: when, the agenda cut-off, whether the agenda went out,
+                 the cases on it, every area's (None when none of the PM's cases is on it and
+                 the cut-off falls after the next digest);
+``coming``       what falls due in the PM's areas before the next digest (the engine's
+                 candidates, held as reply commands hold them), soonest first;
 ``escalations``  escalation requested, the vendor not yet answering;
 ``auto_close``   pending customer for 21 days or more: the vendor closes after 28 (``closes_on``);
 ``ladder``       the open cases, most urgent first (at most 40; ``ladder_more`` counts the rest):
@@ -15,27 +25,36 @@ Sections (each a list; an empty one is left out of the mail):
 ``new`` / ``closed``  opened / closed (``closed_at``) during the week;
 ``response``     vendor response time in business hours: this week, the trailing 12 weeks, and
                  the weekly medians as a trend;
+``attainment``   the share of vendor responses within the ``request_update`` thresholds of the
+                 case's priority, overall, by area and by institution, this week and over the
+                 trailing 12 weeks;
 ``institutions`` open cases per institution; ``ages``: open cases by age;
 ``snoozed`` / ``muted``  cases whose reminders are held;
 ``unread_since`` when the mailbox could not be read (in words; "" when it could): the digest
-                 then opens with that, and never calls the week quiet.
+                 then opens with that, and never calls the week quiet;
+``calendar``     the events of the iCalendar file sent with the digest (``daemon.ics.Entry``):
+                 the next support calls, their agenda cut-offs, and ``coming``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.config import Config, ProgramManager
+from daemon.ics import Entry
 from daemon.model import Action
 from daemon.outbound.context import case_dict
 from daemon.policy.calendar import BusinessCalendar
+from daemon.policy.calls import calls_around, digest_slot
 from daemon.policy.clocks import OURS, RESPONSES
-from daemon.policy.engine import Snapshot, candidates
-from daemon.policy.rules import Context, when
+from daemon.policy.engine import Snapshot, agenda_key, candidates, due_among
+from daemon.policy.rules import Context, duration, when
 
 WEEK = timedelta(days=7)
 TRAILING_WEEKS = 12
@@ -49,20 +68,221 @@ LADDER_STEPS = {
 }
 LADDER_LIMIT = 40  # the ladder section lists the most urgent open cases, then counts the rest
 AGE_BUCKETS = (("under 1 week", 7), ("1-4 weeks", 28), ("1-3 months", 91), ("over 3 months", None))
+#: Reply commands by which a PM has acted on a case that needs them.
+ACTED = ("agenda", "done", "mute", "snooze")
+#: Candidates that are not "something falling due in a case": listed elsewhere or not at all.
+NOT_COMING = ("digest", "backlog", "agenda")
+CALLS_AHEAD = 3  # support calls in the calendar file
+CALL_LENGTH = timedelta(hours=1)  # how long a support call is shown in the calendar file
+#: What each action kind is, in a few words (the kinds a rule may add later show as their name).
+WHAT = {
+    "request_update": "update request due",
+    "escalate": "escalation due",
+    "pm_assist": "PM help due",
+    "pm_system_down": "System/Component Down alert",
+    "pm_stalled_high": "stalled high-priority alert",
+    "customer_turn": "our answer owed to Ex Libris",
+    "survey": "survey reminder",
+    "share_on_list": "share on the list",
+    "description_gaps": "description gaps",
+    "widespread": "widespread problem",
+    "coordinator_contact": "contact the coordinator",
+    "post_call_followup": "follow-up after the call",
+    "handover": "handover",
+    "pm_escalation": "escalation requested (FYI)",
+    "owner_inactive": "owner did not act",
+    "owner_unreachable": "owner unreachable",
+    "record_update": "case of record update",
+}
 
 
-def response_samples(ctx: Context, calendar: BusinessCalendar) -> list[tuple[datetime, float]]:
-    """(when the vendor answered, business hours it took) for each answer to something of ours."""
+def waits(ctx: Context) -> list[tuple[datetime, datetime]]:
+    """(since when the vendor owed us, when it answered) for each answer to something of ours."""
     out = []
     waiting: datetime | None = None
     for e in ctx.events:
         if e.kind == "case_opened" or (e.kind in OURS and e.actor in ("member", "pm")):
             waiting = waiting or e.at
         elif e.actor == "vendor" and e.kind in RESPONSES and waiting is not None:
-            hours = calendar.working_time(waiting, e.at) / timedelta(hours=1)
-            out.append((e.at, round(hours, 1)))
+            out.append((waiting, e.at))
             waiting = None
     return out
+
+
+def response_samples(ctx: Context, calendar: BusinessCalendar) -> list[tuple[datetime, float]]:
+    """(when the vendor answered, business hours it took) for each answer to something of ours."""
+    return [
+        (answered, round(calendar.working_time(since, answered) / timedelta(hours=1), 1))
+        for since, answered in waits(ctx)
+    ]
+
+
+def _priority_at(ctx: Context, at: datetime) -> str:
+    """The case's priority at ``at`` (normal when none was known yet)."""
+    found = "normal"
+    for since, priority in ctx.clocks.priorities:
+        if since <= at:
+            found = priority
+    return found
+
+
+def on_time(ctx: Context) -> list[tuple[datetime, bool]]:
+    """(when the vendor answered, whether within the ``request_update`` threshold of the case's
+    priority then) for each answer: the threshold counted as the ladder counts it (business
+    time on the case's calendar, or the 24x7 clock for the around-the-clock priorities)."""
+    rule = ctx.config.actions.request_update
+    out = []
+    for since, answered in waits(ctx):
+        priority = _priority_at(ctx, answered)
+        around = priority in ctx.config.calendar.around_the_clock
+        limit = ctx.calendar.add(since, duration(getattr(rule, priority)), around)
+        out.append((answered, answered <= limit))
+    return out
+
+
+def _share(values: Sequence[bool]) -> dict[str, Any]:
+    n, k = len(values), sum(values)
+    share = round(100 * k / n) if n else None
+    return {"n": n, "within": k, "share": share, "bar": (max(2, share) if share else 0)}
+
+
+@dataclass(frozen=True)
+class _Acted:
+    """A PM's reply command that takes a case off "needs you" (for now)."""
+
+    name: str
+    at: datetime
+    by: str
+    until: datetime | None = None  # snooze / mute until; the support call for ``agenda``
+
+
+def _acted(ctx: Context, action: Action, now: datetime, config: Config) -> _Acted | None:
+    """The last of a PM's commands on the case that holds ``action`` at ``now``, else None: ``done``
+    after it fell due, a ``mute`` or ``snooze`` still running (``unmute`` / ``resume`` end them),
+    ``agenda`` until the support call it flagged the case for has been held."""
+    found: _Acted | None = None
+    for e in ctx.events:
+        name = e.data.get("command") if e.kind == "command" else None
+        if e.actor != "pm" or name not in (*ACTED, "unmute", "resume") or e.at > now:
+            continue
+        kind = e.data.get("action")
+        if kind and kind != action.kind:
+            continue
+        until = _instant(e.data.get("until"))
+        by = str(e.data.get("by") or "a program manager")
+        if name in ("unmute", "resume"):
+            found = None
+        elif name == "done" and action.due_at <= e.at:
+            found = _Acted("done", e.at, by)
+        elif name == "mute" and (until is None or until > now):
+            found = _Acted("mute", e.at, by, until)
+        elif name == "snooze" and until is not None and until > now:
+            found = _Acted("snooze", e.at, by, until)
+        elif name == "agenda":
+            call = calls_around(e.at, config)[1]
+            if call > now:
+                found = _Acted("agenda", e.at, by, call)
+    return found
+
+
+def _instant(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+    return None
+
+
+def _uid(*parts: str, config: Config) -> str:
+    domain = config.outbound.from_address.rpartition("@")[2].lower() or "casewatch.invalid"
+    return f"{'-'.join(parts)}@{domain}"
+
+
+def coming(
+    ctxs: Sequence[Context],
+    actions: Sequence[Action],
+    sent: frozenset[str],
+    now: datetime,
+    horizon: datetime,
+    wanted: Iterable[str] | None = None,
+) -> list[Action]:
+    """The candidates falling due after ``now`` and by ``horizon``, not sent, as reply commands
+    leave them (a snoozed one at its snooze's end), soonest first; only those of the cases
+    ``wanted`` (by number), when given."""
+    numbers = None if wanted is None else set(wanted)
+    out = []
+    for a in due_among(ctxs, actions, sent, horizon):
+        if a.due_at <= now or a.kind in NOT_COMING:
+            continue
+        if numbers is not None and not ({a.case, *a.cases} & numbers):
+            continue
+        out.append(a)
+    return out
+
+
+def calendar_entries(
+    ctxs: Sequence[Context],
+    actions: Sequence[Action],
+    due: Sequence[Action],
+    now: datetime,
+    config: Config,
+) -> list[Entry]:
+    """The events of the calendar file: the next support calls and their agenda cut-offs, then
+    the actions ``due`` (from ``coming``). Each UID is what the event is (a call's date, an
+    action's key), so the same call or action keeps its UID from one file to the next."""
+    calendar = BusinessCalendar.of(config)
+    entries = []
+    agenda_on = config.actions.agenda.enabled
+    on_agenda = next((a.cases for a in actions if a.kind == "agenda"), ())
+    call = now
+    for i in range(CALLS_AHEAD):
+        call = calls_around(call, config)[1]
+        day = call.astimezone(calendar.tz).date().isoformat()
+        cutoff = calendar.subtract(call, duration(config.actions.agenda.before))
+        cases = f" Cases on the agenda so far: {', '.join(on_agenda)}." if i == 0 and on_agenda else ""
+        entries.append(
+            Entry(
+                _uid("support-call", day, config=config),
+                call,
+                "Alliance / Ex Libris support call",
+                (f"The monthly support call. Agenda cut-off: {when(cutoff, calendar)}." if agenda_on else "")
+                + cases,
+                CALL_LENGTH,
+                ("support call",),
+            )
+        )
+        if agenda_on:
+            entries.append(
+                Entry(
+                    _uid("agenda-cutoff", day, config=config),
+                    cutoff,
+                    f"Agenda cut-off for the support call of {call.astimezone(calendar.tz):%a %b %d}",
+                    f"casewatch sends the agenda draft of the support call on {when(call, calendar)}; "
+                    "a case flagged after this goes to the coordinator directly.",
+                    categories=("support call",),
+                )
+            )
+    by_number = {c.number: c for c in ctxs}
+    for a in due:
+        ctx = by_number.get(a.case or "")
+        what = WHAT.get(a.kind, a.kind.replace("_", " "))
+        about = f"case {a.case}" if a.case else f"cases {', '.join(a.cases)}"
+        inst = f" ({ctx.case.institution})" if ctx and ctx.case.institution else ""
+        key = hashlib.sha256(a.key.encode()).hexdigest()[:20]
+        entries.append(
+            Entry(
+                _uid(a.kind.replace("_", "-"), key, config=config),
+                a.due_at,
+                f"{what[:1].upper()}{what[1:]}: {about}{inst}",
+                f"{a.reason}\n\nTo: {', '.join(a.to) or 'nobody'}",
+                categories=(a.kind,),
+            )
+        )
+    return entries
 
 
 def _stats(values: Sequence[float]) -> dict[str, Any]:
@@ -84,11 +304,17 @@ def digest(
     period_end: datetime,
     config: Config,
     unread_since: datetime | None = None,
+    snapshot: Snapshot | None = None,
 ) -> dict[str, Any]:
     """``unread_since``: since when casewatch has failed to read the mailbox, as the digest is
-    written (None: it reads it)."""
+    written (None: it reads it). ``snapshot``: what was sent by ``period_end`` (whether the
+    agenda went out; what is no longer coming); without it, nothing was."""
     calendar = BusinessCalendar.of(config)
     start = period_end - WEEK
+    # The last digest: "new" is what fell due after it (a week ago, or a day later after a holiday).
+    last_digest = digest_slot(period_end - timedelta(microseconds=1), config)
+    horizon = period_end + WEEK
+    sent = snapshot.sent if snapshot is not None else frozenset()
     mine = [c for c in ctxs if c.route.area in pm.areas and c.case.source == "vendor"]
     numbers = {c.number for c in mine}
 
@@ -102,13 +328,30 @@ def digest(
             by_case.setdefault(a.case, []).append(a)
     open_cases = [c for c in mine if c.clocks.state in ("open", "pending_customer")]
 
-    needs_you = []
+    needs_you, acted = [], []
     for ctx in open_cases:
         found = [a for a in by_case.get(ctx.number, []) if a.kind in NEEDS_YOU]
-        if found:
-            first = min(found, key=lambda a: NEEDS_YOU.index(a.kind))
-            needs_you.append(card(ctx, kind=first.kind, why=first.reason, since=when(first.due_at, calendar)))
+        if not found:
+            continue
+        first = min(found, key=lambda a: NEEDS_YOU.index(a.kind))
+        item = card(
+            ctx,
+            kind=first.kind,
+            why=first.reason,
+            since=when(first.due_at, calendar),
+            new=first.due_at > last_digest,
+            weeks=(period_end - first.due_at) // WEEK,
+        )
+        did = _acted(ctx, first, period_end, config)
+        if did is None:
+            needs_you.append(item)
+        else:
+            until = when(did.until, calendar) if did.until else ""
+            acted.append(
+                {**item, "did": did.name, "did_at": when(did.at, calendar), "by": did.by, "until": until}
+            )
     needs_you.sort(key=lambda c: (NEEDS_YOU.index(c["kind"]), c["number"]))
+    acted.sort(key=lambda c: (NEEDS_YOU.index(c["kind"]), c["number"]))
 
     clusters = []
     for a in due:
@@ -120,6 +363,8 @@ def digest(
                     "institutions": list(a.data.get("institutions", [])),
                     "record": record[0] if record else "",
                     "since": when(a.due_at, calendar),
+                    "new": a.due_at > last_digest,
+                    "weeks": (period_end - a.due_at) // WEEK,
                 }
             )
 
@@ -197,6 +442,22 @@ def digest(
     for t in trend:
         t["bar"] = _bar(t["median"] or 0, top)
 
+    attainment = _attainment(mine, start, trailing_start, period_end, config)
+
+    call_section = _support_call(ctxs, actions, mine, period_end, horizon, snapshot, config, card)
+    upcoming = coming(ctxs, actions, sent, period_end, horizon, numbers)
+    coming_items = [
+        {
+            "kind": a.kind,
+            "what": WHAT.get(a.kind, a.kind.replace("_", " ")),
+            "due": when(a.due_at, calendar),
+            "cases": [a.case] if a.case else list(a.cases),
+            "institution": next((c.case.institution or "" for c in mine if c.number == a.case), ""),
+            "to": _whom(a, pm, mine),
+        }
+        for a in upcoming
+    ]
+
     per_inst = Counter(c.case.institution or "unknown" for c in open_cases)
     top_inst = max(per_inst.values(), default=0)
     names = {i.code: i.name or i.code for i in config.institutions}
@@ -219,12 +480,19 @@ def digest(
     late = any(x["step"] != "vendor's turn, on time" for x in ladder)
     return {
         "pm": {"name": pm.name, "email": pm.email, "areas": list(pm.areas)},
-        "period": {"start": when(start, calendar), "end": when(period_end, calendar)},
+        "period": {
+            "start": when(start, calendar),
+            "end": when(period_end, calendar),
+            "at": period_end.isoformat(),
+        },
         "open_count": len(open_cases),
         "unread_since": when(unread_since, calendar) if unread_since else "",
         "quiet": not (unread_since or busy or late),
         "needs_you": needs_you,
+        "acted": acted,
         "clusters": clusters,
+        "support_call": call_section,
+        "coming": coming_items,
         "escalations": escalations,
         "auto_close": auto_close,
         "ladder": ladder[:LADDER_LIMIT],
@@ -232,10 +500,112 @@ def digest(
         "new": new,
         "closed": closed,
         "response": {"week": _stats(week), "trailing": _stats(trailing), "trend": trend},
+        "attainment": attainment,
         "institutions": institutions,
         "ages": ages if open_cases else [],
         "snoozed": snoozed,
         "muted": muted,
+        "calendar": calendar_entries(ctxs, actions, upcoming, period_end, config),
+    }
+
+
+def _whom(action: Action, pm: ProgramManager, mine: Sequence[Context]) -> str:
+    """To whom the action goes, in a few words: "you", "the owner", or the addresses."""
+    to = [t.lower() for t in action.to]
+    if pm.email.lower() in to:
+        return "you"
+    owner = next((c.case.owner for c in mine if c.number == action.case), None)
+    if owner and to == [owner.lower()]:
+        return "the owner"
+    return ", ".join(action.to) or "nobody"
+
+
+def _attainment(
+    mine: Sequence[Context], start: datetime, trailing_start: datetime, end: datetime, config: Config
+) -> dict[str, Any]:
+    """The share of vendor responses within the ``request_update`` thresholds: overall, by area,
+    by institution; this week and the trailing 12 weeks (the weeks before this one)."""
+    rule = config.actions.request_update
+    rows: dict[tuple[str, str], tuple[list[bool], list[bool]]] = {}
+    total: tuple[list[bool], list[bool]] = ([], [])
+    for ctx in mine:
+        for answered, ok in on_time(ctx):
+            if start < answered <= end:
+                slot = 0
+            elif trailing_start < answered <= start:
+                slot = 1
+            else:
+                continue
+            total[slot].append(ok)
+            for group, name in (("area", ctx.route.area), ("institution", ctx.case.institution or "unknown")):
+                rows.setdefault((group, name), ([], []))[slot].append(ok)
+    names = {i.code: i.name or i.code for i in config.institutions}
+
+    def row(group: str, name: str, values: tuple[list[bool], list[bool]]) -> dict[str, Any]:
+        label = names.get(name, name) if group == "institution" else name
+        return {
+            "group": group,
+            "code": name,
+            "name": label,
+            "week": _share(values[0]),
+            "trailing": _share(values[1]),
+        }
+
+    return {
+        "thresholds": {p: getattr(rule, p) for p in ("system_down", "high", "normal", "low")},
+        "all": row("all", "all", total),
+        "rows": [
+            row(g, n, v) for (g, n), v in sorted(rows.items(), key=lambda kv: (kv[0][0] != "area", kv[0][1]))
+        ],
+    }
+
+
+def _support_call(
+    ctxs: Sequence[Context],
+    actions: Sequence[Action],
+    mine: Sequence[Context],
+    now: datetime,
+    horizon: datetime,
+    snapshot: Snapshot | None,
+    config: Config,
+    card: Any,
+) -> dict[str, Any] | None:
+    """The next support call: when, the agenda cut-off, whether the agenda went out, the cases
+    on it (flagged by the cut-off, then those flagged later, for the coordinator; ``yours``: of
+    the PM's areas). None when no case of the PM's areas is on it and its cut-off comes after
+    ``horizon``."""
+    calendar = BusinessCalendar.of(config)
+    call = calls_around(now, config)[1]
+    agenda = next((a for a in actions if a.kind == "agenda"), None)
+    cutoff = agenda.due_at if agenda else calendar.subtract(call, duration(config.actions.agenda.before))
+    by_number = {c.number: c for c in ctxs}
+    mine_numbers = {c.number for c in mine}
+    listed = list(agenda.cases) if agenda else []
+    late = sorted(
+        a.case
+        for a in actions
+        if a.kind == "coordinator_contact" and a.case and a.data.get("call_at") == call.isoformat()
+    )
+    cases = [
+        card(by_number[n], late=n in late, yours=n in mine_numbers)
+        for n in dict.fromkeys([*listed, *late])
+        if n in by_number
+    ]
+    if cutoff > horizon and not any(c["yours"] for c in cases):
+        return None
+    if not config.actions.agenda.enabled:
+        status = "off"
+    elif snapshot is not None and snapshot.mailed(agenda_key(call)):
+        status = "sent"
+    elif cutoff > now:
+        status = "due"
+    else:
+        status = "not sent"
+    return {
+        "at": when(call, calendar),
+        "cutoff": when(cutoff, calendar),
+        "agenda": status,
+        "cases": cases,
     }
 
 
@@ -251,7 +621,20 @@ class Weekly:
         if period_end not in self._weeks:
             self._weeks[period_end] = candidates(self.snapshot, period_end, self.config)
         ctxs, actions = self._weeks[period_end]
-        return digest(pm, ctxs, actions, period_end, self.config, self.unread_since)
+        return digest(pm, ctxs, actions, period_end, self.config, self.unread_since, self.snapshot)
+
+
+def calendar_for(
+    snapshot: Snapshot, now: datetime, config: Config, pm: ProgramManager | None = None
+) -> list[Entry]:
+    """The calendar file's events as of ``now``: the next support calls, their agenda cut-offs,
+    and what falls due in the coming week in ``pm``'s areas (every area without ``pm``)."""
+    ctxs, actions = candidates(snapshot, now, config)
+    numbers = None
+    if pm is not None:
+        numbers = {c.number for c in ctxs if c.route.area in pm.areas and c.case.source == "vendor"}
+    due = coming(ctxs, actions, snapshot.sent, now, now + WEEK, numbers)
+    return calendar_entries(ctxs, actions, due, now, config)
 
 
 def for_pm(pm: ProgramManager, snapshot: Snapshot, period_end: datetime, config: Config) -> dict[str, Any]:

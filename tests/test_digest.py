@@ -28,6 +28,7 @@ business time, the age buckets and the institution counts). They are rewritten o
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import os
@@ -37,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from policytools import ev, opened, snapshot, t
+from policytools import CASE, ev, opened, snapshot, t
 
-from daemon.config import ProgramManager, load
+from daemon.config import Config, ProgramManager, load
 from daemon.cycle import run_cycle
 from daemon.digest import for_pm
 from daemon.ingest import ingest
@@ -64,12 +65,16 @@ REGOLD = os.environ.get("CASEWATCH_REGOLD") == "1"
 WEEK = "2026-10-19 09:00"  # Monday: the digest of the week ending Mon 2026-10-19 08:00 PDT
 SECTION_HEADINGS = (
     "--- WHAT NEEDS YOU",
+    "--- ALREADY ACTED ON",
+    "--- NEXT SUPPORT CALL",
+    "--- FALLING DUE IN THE COMING WEEK",
     "--- ESCALATIONS IN FLIGHT",
     "--- AT RISK OF THE 28-DAY AUTO-CLOSE",
     "--- WHERE EACH OPEN CASE STANDS",
     "--- NEW THIS WEEK",
     "--- CLOSED THIS WEEK",
     "--- VENDOR RESPONSE TIME",
+    "--- VENDOR RESPONSES WITHIN THE POLICY'S TIME",
     "--- OPEN CASES PER INSTITUTION",
     "--- OPEN CASES BY AGE",
     "--- SNOOZED",
@@ -114,13 +119,18 @@ def data_of(store: Store, who: ProgramManager, at: str) -> dict[str, Any]:
 
 
 def from_events(
-    events: list[Event], at: str, who: ProgramManager = MARIA, links: tuple[Link, ...] = ()
+    events: list[Event],
+    at: str,
+    who: ProgramManager = MARIA,
+    links: tuple[Link, ...] = (),
+    sent: tuple[str, ...] = (),
+    config: Config = CONFIG,
 ) -> tuple[dict[str, Any], Rendered]:
     """The digest data and mail of ``who`` for the week ending at the slot before ``at``."""
-    slot = digest_slot(t(at), CONFIG)
-    data = for_pm(who, snapshot(events, links), slot, CONFIG)
-    [action] = [a for a in digests(slot, CONFIG) if a.to == (who.email,)]
-    return data, render([build(action, None, [], slot, "casewatch+digest@orbiscascade.org", CONFIG, data)])
+    slot = digest_slot(t(at), config)
+    data = for_pm(who, snapshot(events, links, sent), slot, config)
+    [action] = [a for a in digests(slot, config) if a.to == (who.email,)]
+    return data, render([build(action, None, [], slot, "casewatch+digest@orbiscascade.org", config, data)])
 
 
 # --------------------------------------------------------------------------- what needs you
@@ -144,13 +154,20 @@ def test_the_first_screen_names_every_case_that_needs_maria_and_why(store):
         "no response from Ex Libris since Tue 2026-09-01 10:30 PDT (the vendor's comment), over 30 days"
         in first
     )
-    assert "Waiting for you since Thu 2026-10-01 10:30 PDT." in first
     # 10810440: escalated on Sep 21, then 3 business days of silence (the ack is no answer).
     assert "2. Case 10810440, GU, Normal priority" in first
     assert "Help requested: escalated, and Ex Libris is still silent" in first
     assert "was escalated on Mon 2026-09-21 10:30 PDT" in first
     assert "has not responded since Fri 2026-09-11 09:10 PDT" in first
-    assert "Owner olander@gonzaga.edu. Waiting for you since Thu 2026-09-24 10:30 PDT." in first
+    # Both were in earlier digests: each says since when it has been open, not "new".
+    assert (
+        "Owner marcus.bell@wsu.edu. Still open: waiting for you since Thu 2026-10-01 10:30 PDT (2 weeks)."
+        in first
+    )
+    assert (
+        "Owner olander@gonzaga.edu. Still open: waiting for you since Thu 2026-09-24 10:30 PDT (3 weeks)."
+        in first
+    )
     # Nothing else comes before what needs her.
     text = r.text
     assert text.index("--- WHAT NEEDS YOU") < min(text.index(h) for h in SECTION_HEADINGS[1:] if h in text)
@@ -362,6 +379,9 @@ def test_the_html_is_safe_for_outlook_and_gmail(store, who, at):
             data["response"]["trend"]
             if data["response"]["week"]["n"] or data["response"]["trailing"]["n"]
             else [],
+            [{"bar": r["trailing"]["bar"]} for r in [data["attainment"]["all"], *data["attainment"]["rows"]]]
+            if data["attainment"]["all"]["week"]["n"] or data["attainment"]["all"]["trailing"]["n"]
+            else [],
             data["institutions"],
             data["ages"],
         )
@@ -379,8 +399,11 @@ def test_the_html_charts_of_the_scenario(store):
     html = render_digest(store, MARIA, t(WEEK), CONFIG).html
     bars = [int(w) for w, _ in BAR.findall(html)]
     # Trend: Sep 01 10.5 h, Sep 08 7.8 h, Sep 15 11.5 h (the top), Oct 13 6.2 h; then the
-    # four institutions (one case each); then the ages: 1 under a week, 3 of 1-3 months.
-    assert bars == [91, 68, 100, 54, 100, 100, 100, 100, 33, 100]
+    # responses within the policy's time over the trailing 12 weeks: all and fulfillment 2 of 3
+    # (67%: 10810550's 10.5 h is over the 1 business day, 9 h, of a high case), GU 1 of 1,
+    # PSU none (no bar), WSU 0 of 1 (no bar), WWU 1 of 1; then the four institutions (one case
+    # each); then the ages: 1 under a week, 3 of 1-3 months.
+    assert bars == [91, 68, 100, 54, 67, 67, 100, 100, 100, 100, 100, 100, 33, 100]
 
 
 def test_a_script_title_is_escaped_in_the_html():
@@ -474,3 +497,248 @@ def test_the_digest_the_cycle_sends_is_the_one_digest_renders(tmp_path, store):
     assert plain is not None
     # The same text, but for the signature: the cycle's Reply-To carries the message's token.
     assert plain.get_content().replace("\r\n", "\n").split("\n-- \n")[0] == r.text.split("\n-- \n")[0]
+
+
+# --------------------------------------------------------------------------- issue 16: Monday morning
+
+PM_BY = {"actor": "pm", "by": MARIA.email}
+
+
+def stalled_high() -> list[Event]:
+    """A high case the vendor has not answered since it opened Tue 2026-09-01 10:00 PDT: the
+    stalled-high alert falls due 30 days later, Thu 2026-10-01 10:00 PDT."""
+    return [opened("2026-09-01 10:00", priority="high")]
+
+
+def test_what_needs_you_is_marked_new_then_still_open_since_when():
+    """ "The digest ... 'Needs you' ... each item marked new or still open since when" (issue 16)."""
+    data, r = from_events(stalled_high(), "2026-10-05 09:00")
+    [item] = data["needs_you"]
+    assert (item["kind"], item["new"]) == ("pm_stalled_high", True)
+    assert "New: waiting for you since Thu 2026-10-01 10:00 PDT." in folded(r.text)
+    data, r = from_events(stalled_high(), "2026-10-19 09:00")
+    [item] = data["needs_you"]
+    assert item["new"] is False
+    assert "Still open: waiting for you since Thu 2026-10-01 10:00 PDT (2 weeks)." in folded(r.text)
+    assert "Still open: waiting for you since Thu 2026-10-01 10:00 PDT (2 weeks)." in visible(r.html)
+
+
+@pytest.mark.parametrize(
+    ("command", "extra", "did"),
+    [
+        ("agenda", {}, "put on the agenda of the call on Wed 2026-11-04 10:00 PST"),
+        ("snooze", {"until": t("2026-10-20 09:00").isoformat()}, "snoozed until Tue 2026-10-20 09:00 PDT"),
+        ("mute", {}, "muted"),
+        ("done", {}, "marked done"),
+    ],
+)
+def test_what_the_pm_already_acted_on_leaves_needs_you(command, extra, did):
+    """ "'Needs you' keeps listing cases the PM already acted on (replied `agenda`) for three weeks"
+    (issue 16): a PM's agenda, snooze, mute or done takes the case out, and the digest says so."""
+    events = [*stalled_high(), ev("command", "2026-10-08 09:00", command=command, **PM_BY, **extra)]
+    data, r = from_events(events, "2026-10-13 09:00")  # Mon 10-12 is Columbus Day: Tuesday's digest
+    assert data["needs_you"] == []
+    [acted] = data["acted"]
+    assert (acted["number"], acted["did"], acted["by"]) == (CASE, command, MARIA.email)
+    assert "WHAT NEEDS YOU" not in r.text
+    assert f"Case {CASE}, WWU: {did} by {MARIA.email} on Thu 2026-10-08 09:00 PDT." in folded(r.text)
+
+
+def test_an_owners_command_does_not_take_a_case_off_the_pms_list():
+    """ "Actions addressed to a PM are held only by a PM's command" (policy, refinements)."""
+    events = [*stalled_high(), ev("command", "2026-10-06 09:00", actor="member", command="mute")]
+    data, _ = from_events(events, "2026-10-13 09:00")
+    assert [c["number"] for c in data["needs_you"]] == [CASE]
+    assert data["acted"] == []
+
+
+def test_what_the_pm_acted_on_comes_back_when_the_hold_ends():
+    """A snooze that ran out, an agenda whose call was held: the case needs the PM again."""
+    snoozed = [
+        *stalled_high(),
+        ev("command", "2026-10-06 09:00", command="snooze", until=t("2026-10-14 09:00").isoformat(), **PM_BY),
+    ]
+    data, _ = from_events(snoozed, "2026-10-19 09:00")
+    assert [(c["number"], c["new"]) for c in data["needs_you"]] == [(CASE, False)]
+    flagged = [*stalled_high(), ev("command", "2026-10-06 09:00", command="agenda", **PM_BY)]
+    data, r = from_events(flagged, "2026-11-09 09:00")  # the call of Wed 2026-11-04 was held
+    assert [c["number"] for c in data["needs_you"]] == [CASE]
+    assert "Still open: waiting for you since Thu 2026-10-01 10:00 PDT (5 weeks)." in folded(r.text)
+
+
+def three_linked() -> tuple[list[Event], tuple[Link, ...]]:
+    cases = [
+        opened("2026-09-14 10:00", case=n, institution=i, owner=f"x@{i.lower()}.edu")
+        for n, i in (("10700001", "WWU"), ("10700002", "UW"), ("10700003", "WSU"))
+    ]
+    links = (
+        Link.of("10700001", "10700002", "cited together", t("2026-09-15 10:00")),
+        Link.of("10700002", "10700003", "cited together", t("2026-09-16 10:00")),
+    )
+    return cases, links
+
+
+def test_a_widespread_problem_is_marked_new_then_still_open():
+    """ "Widespread problems repeat weekly with nothing marking what is new" (issue 16)."""
+    cases, links = three_linked()
+    data, r = from_events(cases, "2026-09-21 09:00", links=links)
+    assert data["clusters"][0]["new"] is True
+    assert "New since Wed 2026-09-16 10:00 PDT." in folded(r.text)
+    data, r = from_events(cases, "2026-09-28 09:00", links=links)
+    assert data["clusters"][0]["new"] is False
+    assert "Still open since Wed 2026-09-16 10:00 PDT (1 week)." in folded(r.text)
+
+
+def test_the_next_support_call_its_cut_off_and_cases():
+    """ "add the case to the agenda for the next Alliance/Ex Libris Support call (scheduled for the
+    first Wednesday of each month)": the digest names the call, the cut-off, the cases on it."""
+    events = [
+        *stalled_high(),
+        opened("2026-10-05 10:00", case="10700002", institution="UW", owner="a@uw.edu"),
+    ]
+    events.append(ev("command", "2026-10-20 09:00", case="10700002", command="agenda", **PM_BY))
+    # Mon 2026-10-26: the call is Wed 11-04 10:00 PST, the cut-off 7 days before (PDT still).
+    data, r = from_events(events, "2026-10-26 09:00")
+    call = data["support_call"]
+    assert (call["at"], call["cutoff"], call["agenda"]) == (
+        "Wed 2026-11-04 10:00 PST",
+        "Wed 2026-10-28 10:00 PDT",
+        "due",
+    )
+    # The stalled case is on it by itself (it needs the PM), the flagged one by the PM's reply.
+    assert [c["number"] for c in call["cases"]] == [CASE, "10700002"]
+    text = r.text
+    assert "--- NEXT SUPPORT CALL: Wed 2026-11-04 10:00 PST" in text
+    assert "Agenda cut-off Wed 2026-10-28 10:00 PDT: the agenda goes out then." in text
+    assert "2 cases on it:" in text
+    assert "Next support call: Wed 2026-11-04 10:00 PST" in visible(r.html)
+    # The next Monday, the agenda went out (its key is among those sent).
+    data, r = from_events(events, "2026-11-02 09:00", sent=("agenda:2026-11-04",))
+    assert data["support_call"]["agenda"] == "sent"
+    assert "Agenda cut-off Wed 2026-10-28 10:00 PDT: the agenda went out." in r.text
+    data, r = from_events(events, "2026-11-02 09:00")
+    assert data["support_call"]["agenda"] == "not sent"
+    assert "the agenda did not go out" in r.text
+
+
+def test_no_support_call_section_when_nothing_of_the_pm_is_on_it_and_the_cut_off_is_far():
+    events = [opened("2026-10-05 10:00")]
+    data, r = from_events(events, "2026-10-19 09:00")  # cut-off Wed 10-28, after the next digest
+    assert data["support_call"] is None
+    assert "SUPPORT CALL" not in r.text
+
+
+def test_what_falls_due_in_the_coming_week():
+    """ "what falls due in the coming week (so the PM sees it before it breaks)" (issue 16)."""
+    events = [
+        opened("2026-11-02 10:00"),
+        ev("vendor_comment", "2026-11-13 10:00"),  # Fri: an update request is due Tue 11-17 10:00
+        opened("2026-11-02 10:00", case="10700002", priority="low", institution="UW", owner="a@uw.edu"),
+        ev("vendor_comment", "2026-11-13 10:00", case="10700002"),  # low: 3 business days, Wed 11-18
+        opened("2026-11-02 10:00", case="10700003", institution="WSU", owner="b@wsu.edu"),
+        ev("vendor_comment", "2026-11-13 10:00", case="10700003"),
+        ev("command", "2026-11-13 11:00", actor="member", case="10700003", command="mute"),  # held
+    ]
+    data, r = from_events(events, "2026-11-16 09:00")
+    assert [(a["due"], a["kind"], a["cases"], a["to"]) for a in data["coming"]] == [
+        ("Tue 2026-11-17 10:00 PST", "request_update", [CASE], "the owner"),
+        ("Wed 2026-11-18 10:00 PST", "request_update", ["10700002"], "the owner"),
+    ]
+    assert "--- FALLING DUE IN THE COMING WEEK: 2" in r.text
+    assert "Tue 2026-11-17 10:00 PST  update request due" in r.text
+    assert "case 10700002 (UW), to the owner" in r.text
+    assert "Falling due in the coming week: 2" in visible(r.html)
+    # A week later they are due, no longer coming; other PMs' digests never list them.
+    data, _ = from_events(events, "2026-11-23 09:00")
+    assert [a["cases"] for a in data["coming"]] == []
+    data, _ = from_events(events, "2026-11-16 09:00", who=DAVID)
+    assert data["coming"] == []
+
+
+def attainment_events() -> list[Event]:
+    return [
+        # The trailing weeks (before Mon 11-09 08:00): a high case answered in 6 business hours
+        # (within 1 business day), a normal one answered after 3 business days (over 2).
+        opened("2026-11-02 09:00", priority="high"),
+        ev("vendor_comment", "2026-11-02 15:00"),
+        opened("2026-11-02 09:00", case="10700002", institution="UW", owner="a@uw.edu"),
+        ev("vendor_comment", "2026-11-05 09:00", case="10700002"),
+        # This week: a low case answered within 3 business days (Wed 11-11 is Veterans Day), a
+        # system-down case answered after 5 hours (over the 4 hours of the 24x7 clock).
+        opened("2026-11-10 09:00", case="10700003", priority="low"),
+        ev("vendor_comment", "2026-11-12 16:00", case="10700003"),
+        opened(
+            "2026-11-10 09:00", case="10700004", priority="system_down", institution="UW", owner="a@uw.edu"
+        ),
+        ev("vendor_comment", "2026-11-10 14:00", case="10700004"),
+    ]
+
+
+def test_response_time_attainment_by_area_and_institution():
+    """ "the share of vendor responses within the policy's thresholds, by area and institution,
+    this week and the trailing 12 weeks" (issue 16); the thresholds are request_update's."""
+    data, r = from_events(attainment_events(), "2026-11-16 09:00")
+    ok = data["attainment"]
+    assert ok["thresholds"] == {
+        "system_down": "4 hours",
+        "high": "1 business day",
+        "normal": "2 business days",
+        "low": "3 business days",
+    }
+
+    def pair(row: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int]]:
+        return (row["week"]["within"], row["week"]["n"]), (row["trailing"]["within"], row["trailing"]["n"])
+
+    assert pair(ok["all"]) == ((1, 2), (1, 2))
+    assert {(row["group"], row["code"]): pair(row) for row in ok["rows"]} == {
+        ("area", "fulfillment"): ((1, 2), (1, 2)),
+        ("institution", "UW"): ((0, 1), (0, 1)),
+        ("institution", "WWU"): ((1, 1), (1, 1)),
+    }
+    text = r.text
+    assert "--- VENDOR RESPONSES WITHIN THE POLICY'S TIME" in text
+    assert re.search(r"^  all +1/2 50% +1/2 50% +#{10}$", text, re.MULTILINE)
+    assert re.search(r"^    UW +0/1 0% +0/1 0%$", text, re.MULTILINE)
+    assert re.search(r"^    WWU +1/1 100% +1/1 100% +#{20}$", text, re.MULTILINE)
+    assert "Vendor responses within the policy’s time" in visible(r.html)
+
+
+def test_attainment_reads_the_thresholds_from_the_config():
+    """Nothing is hard-coded: with 4 business days for a normal case, its 3 days are on time."""
+    actions = dataclasses.replace(
+        CONFIG.actions,
+        request_update=dataclasses.replace(CONFIG.actions.request_update, normal="4 business days"),
+    )
+    config = dataclasses.replace(CONFIG, actions=actions)
+    data, _ = from_events(attainment_events(), "2026-11-16 09:00", config=config)
+    assert data["attainment"]["all"]["trailing"]["within"] == 2
+    assert data["attainment"]["thresholds"]["normal"] == "4 business days"
+
+
+def test_the_digest_mail_carries_its_calendar(tmp_path):
+    """ "an iCalendar file attached (support calls, agenda cut-offs, the PM's upcoming due
+    actions)" (issue 16)."""
+    with Store(tmp_path / "cw.db") as s:
+        ingest(s, CONFIG, read_paths(MAIL))
+        with FileTransport(tmp_path / "out") as transport:
+            run_cycle(s, CONFIG, t(WEEK), transport)
+    [mine] = [m for m in _digests_in(tmp_path / "out") if m["To"] == MARIA.email]
+    [part] = [p for p in mine.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_filename() == "casewatch.ics"
+    ics = part.get_payload(decode=True).decode("utf-8")
+    assert ics.startswith("BEGIN:VCALENDAR\r\n")
+    # The call of Wed 2026-11-04 10:00 PST (18:00 UTC), its cut-off Wed 10-28 10:00 PDT (17:00
+    # UTC), and 10800001's update request, due Mon 2026-10-19 14:10:55 PDT (2 business days after the
+    # status change of Thu 14:10:55).
+    assert (
+        "UID:support-call-2026-11-04@orbiscascade.org\r\nDTSTAMP:20261019T150000Z\r\nDTSTART:20261104T180000Z"
+        in ics
+    )
+    assert (
+        "UID:agenda-cutoff-2026-11-04@orbiscascade.org\r\nDTSTAMP:20261019T150000Z\r\nDTSTART:20261028T170000Z"
+        in ics
+    )
+    assert "DTSTART:20261019T211055Z\r\nSUMMARY:Update request due: case 10800001 (PSU)" in ics
+    # The text and HTML are still there, as before.
+    assert mine.get_body(preferencelist=("plain",)) is not None
+    assert mine.get_body(preferencelist=("html",)) is not None

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from daemon import faults
+from daemon import faults, ics
 from daemon.config import Config
 from daemon.digest import Weekly
 from daemon.model import Action, Event
@@ -89,6 +89,12 @@ def draft(
         contexts.append(build(a, view, members, now, reply_to, config, _digest(a, weekly, config), views))
     rendered = render(contexts, config.sending.templates)
     msg = compose(rendered, planned.actions, mid, reply_to, planned.to, planned.cc, references, now, config)
+    for c in contexts:  # a digest carries its calendar: support calls, cut-offs, what falls due
+        if c.get("kind") == "digest" and c.get("digest"):
+            d = c["digest"]
+            stamp = datetime.fromisoformat(d["period"]["at"])
+            data = ics.calendar(d["calendar"], stamp, f"casewatch: {d['pm']['name']}")
+            msg.add_attachment(data, maintype="text", subtype="calendar", filename="casewatch.ics")
     return Draft(planned, mid, tok, wire(msg), rendered.subject)
 
 
