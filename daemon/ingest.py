@@ -25,7 +25,7 @@ import time
 import types
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
@@ -331,6 +331,9 @@ class Ingester:
 
     def _store(self, raw: RawMessage, key: str, sha: str, mail: Mail, rec: Recognition) -> str:
         at, time_note = event_time(mail, raw.internaldate, self.config)
+        if rec.failed:  # a delivery report: about the cases of our message, if it is one of ours
+            ours = self.store.cases_of_message(rec.parent_ids[0])
+            rec = replace(rec, cases=ours or (), failed=rec.failed if ours else ())
         resolved = None
         if not rec.cases:
             resolved = self.store.case_for_keys(rec.thread_keys) or self.store.case_for_messages(

@@ -143,6 +143,9 @@ class Recognition:
     reason: str = ""
     token: str | None = None  # a reply to our mail: the Reply-To token it was sent to
     reply_text: str = ""  # a reply to our mail: its new text (above the quote)
+    # A delivery report about a message of ours (its Message-ID first in ``parent_ids``): the
+    # recipients that failed, with their status ("5.1.1"); ``cases`` are that message's cases.
+    failed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, eq=True)

@@ -82,6 +82,8 @@ def interpret(
     ``resolved`` is the case its thread keys or parent messages point to (looked
     up by the caller); ``current`` holds the cases it names as they are now.
     """
+    if rec.family == "noise" and rec.failed and rec.cases:
+        return _delivery_failed(rec, at, message_id)
     if rec.family == "noise":
         return Outcome(ignored=f"{rec.kind}: {rec.reason}")
     if rec.family == "other":
@@ -181,6 +183,33 @@ def _vendor(
             data.pop("state", None)
     events.insert(0, Event(case, at, kind, "vendor", message_id, summary, data))
     return Outcome(events=tuple(events), links=links, keys=rec.thread_keys, notes=tuple(notes))
+
+
+def _delivery_failed(rec: Recognition, at: datetime, message_id: str | None) -> Outcome:
+    """A delivery report for a message of ours: on each of its cases, who could not be reached.
+    Recorded as a system ``reminder_sent`` event with ``delivery = "failed"`` (what the
+    ``owner_unreachable`` rule reads); a delay (4.x.x) is kept too, marked not permanent."""
+    original = rec.parent_ids[0]
+    events = tuple(
+        Event(
+            case,
+            at,
+            "reminder_sent",
+            "system",
+            message_id,
+            f"delivery failed: {recipient} ({status or 'no status'})",
+            {
+                "delivery": "failed",
+                "recipient": recipient,
+                "dsn_status": status,
+                "permanent": status.startswith("5") or not status,
+                "original": original,
+            },
+        )
+        for case in rec.cases
+        for recipient, status in rec.failed
+    )
+    return Outcome(events=events, ignored="" if events else "delivery report naming no recipient")
 
 
 def _list(

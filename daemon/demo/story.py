@@ -22,8 +22,8 @@ Who does what (case: institution, what happens, the actions it shows):
 - 10800008 REED, analytics: a known defect; the owner answers the update reminder "mute".
 - 10800006 WWU, letters: the whole ladder by reply, "commented" then "escalated":
   ``request_update``, ``escalate``, ``pm_assist`` (the PM answers "agenda"),
-  ``post_call_followup`` after the call (the owner's out-of-office answers it), then closed:
-  ``survey``.
+  ``post_call_followup`` to the PM after the call, then closed: ``survey`` (the owner's
+  out-of-office answers it).
 - 10800016 LC, import profiles: pending customer five days: ``customer_turn``; the owner
   answers "snooze 3d" and is reminded once more when it ends; closed, ``survey``, "done".
 - 10800009 WSU (high), 10800010 OSU, 10800011 UW, 10800013 REED: one course-reserves
@@ -202,7 +202,7 @@ ANSWERS: tuple[Answer, ...] = (
     ),
     Answer("survey", "10800016", "owner", "done", "gmail", timedelta(hours=2), why="LC filled in the survey"),
     Answer(
-        "post_call_followup",
+        "survey",
         "10800006",
         "owner",
         "",
@@ -577,6 +577,14 @@ def _november(w: Writer) -> None:
         "from the request's row actions.",
     )
     w.status("10800015", local(11, 5, 9, 10), "In Progress")
+    # EWU's case of record moves: the PM is told to update the community (record_update).
+    w.comment(
+        "10800003",
+        local(11, 12, 10, 20),
+        "Tamar Cohen",
+        "Our CDI team found the cause: the rebuild dropped the activation of EBSCO collections. A "
+        "correction job runs this week; we will confirm when the portfolios are back in Primo VE.",
+    )
     w.closed("10800008", local(11, 18, 11, 0), "Fixed in the November release (URM-245118).")
     w.newsletter(
         local(11, 19, 6, 0),

@@ -104,6 +104,17 @@ def recognize_mail(mail: Mail, config: Config) -> Recognition:
 
     noise = noise_kind(mail, config, from_vendor)
     if noise:
+        if noise[0] == "bounce" and (returned := _ours(mail.returned_id, config)):
+            # A delivery report for a message of ours: which recipients failed (never answered).
+            failed = tuple((d.recipient, d.status) for d in mail.delivery if d.action != "delivered")
+            return Recognition(
+                "noise",
+                "bounce",
+                sender=mail.sender.email,
+                parent_ids=(returned,),
+                reason=f"delivery report for our message {returned}",
+                failed=failed,
+            )
         return Recognition("noise", noise[0], sender=mail.sender.email, reason=noise[1])
 
     lst = list_name(mail, config)
@@ -135,6 +146,13 @@ def recognize_mail(mail: Mail, config: Config) -> Recognition:
 _OUR_ID = re.compile(r"^casewatch\.[0-9a-f]{16,64}@(?P<domain>.+)$")
 _TOKEN = re.compile(r"^[0-9a-f]{8,64}$")
 _DELIVERED = ("delivered-to", "x-original-to", "envelope-to", "x-delivered-to")
+
+
+def _ours(message_id: str | None, config: Config) -> str | None:
+    """``message_id`` when it is the form of ours (``casewatch.<hex>@<our domain>``), else None."""
+    domain = config.outbound.from_address.lower().partition("@")[2]
+    found = _OUR_ID.match((message_id or "").lower())
+    return message_id if found and found.group("domain") == domain else None
 
 
 def reply_token(mail: Mail, config: Config) -> str | None:

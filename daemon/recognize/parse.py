@@ -25,6 +25,9 @@ from typing import Any
 
 import mailparser
 
+from daemon.recognize.dsn import Delivery
+from daemon.recognize.dsn import read as read_delivery
+
 # mail-parser logs a warning for every part type it does not extract; that is
 # not news for us, and would drown the daemon's own log.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -70,6 +73,10 @@ class Mail:
     # What could not be decoded as declared and how it was read instead (bad charsets, damaged
     # base64, raw 8-bit headers, broken MIME): stored as the message's note.
     notes: tuple[str, ...] = ()
+    # A delivery report (multipart/report): the recipients it speaks of, and the returned
+    # message's Message-ID (``daemon.recognize.dsn``).
+    delivery: tuple[Delivery, ...] = ()
+    returned_id: str | None = None
 
     def header(self, name: str) -> str:
         values = self.headers.get(name.lower())
@@ -495,6 +502,13 @@ def parse(data: bytes) -> Mail:
     except Exception:  # compat32 may choke on a mangled header
         content_type = "text/plain"
         _note(notes, "Content-Type unreadable: read as text/plain")
+    delivery: tuple[Delivery, ...] = ()
+    returned: str | None = None
+    if content_type == "multipart/report":
+        try:
+            delivery, returned = read_delivery(msg)
+        except Exception as exc:  # a damaged report is still a bounce: noise, read no further
+            _note(notes, f"delivery report unreadable ({type(exc).__name__})")
     return Mail(
         message_id=ids[0] if ids else None,
         subject=frozen.get("subject", ("",))[0],
@@ -509,6 +523,8 @@ def parse(data: bytes) -> Mail:
         text=text,
         parent_ids=parents,
         notes=_capped(notes),
+        delivery=delivery,
+        returned_id=returned,
     )
 
 

@@ -593,6 +593,14 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    def cases_of_message(self, message_id: str) -> tuple[str, ...] | None:
+        """The cases of a message of ours, by its Message-ID (None: no such message of ours)."""
+        row = self.conn.execute(
+            "SELECT cases FROM outbox WHERE message_id = ? OR message_id = ?",
+            (message_id, f"<{message_id}>"),
+        ).fetchone()
+        return tuple(c for c in str(row[0]).split(",") if c) if row else None
+
     def confirmed_reply(self, outbox_id: int) -> str | None:
         """The Message-ID of the reply that a confirmation of ours confirmed (for ``undo``)."""
         row = self.conn.execute(
