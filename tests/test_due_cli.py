@@ -158,9 +158,9 @@ pm_stalled_high: not yet due, due Mon 2026-10-19 10:00 PDT
   the case opened Sat 2026-09-19 10:00 PDT + 30 days = Mon 2026-10-19 10:00 PDT
   time elapsed: 5 h of 30 days
   to: mlopez@orbiscascade.org; cc: jdoe@wwu.edu
-  why: Case 10700002 ("Hold shelf letters not sent") (system-down priority) has had no response \
-from Ex Libris since Sat 2026-09-19 10:00 PDT (the case opened), over 30 days: the policy asks the \
-fulfillment PM to step in.
+  why: Case 10700002 ("Hold shelf letters not sent") (system-down priority) has had no significant \
+progress from Ex Libris since Sat 2026-09-19 10:00 PDT (the case opened), over 30 days: the policy \
+asks the fulfillment PM to step in.
 """
 
 

@@ -112,6 +112,11 @@ def reply(
     return msg.as_bytes()
 
 
+def confirmations(world: World) -> list[EmailMessage]:
+    """The confirmations sent (the same cycle may send other mail: the PM's escalation FYI)."""
+    return [m for m in world.sent() if m["X-Casewatch-Action"] == "confirmation"]
+
+
 QUOTED = "> Case 10712345: time to ask Ex Libris for an update\n> Hello,\n"
 
 CLIENTS = {
@@ -245,7 +250,8 @@ def test_staff_of_the_same_institution_may_act(world):
     world.reply(reminder, "escalated\n", sender="colleague@wwu.edu")
     world.cycle("2026-10-07 12:05")
     assert "escalation_requested" in world.timeline()
-    assert world.sent()[-1]["To"] == "colleague@wwu.edu"
+    [confirmation] = confirmations(world)
+    assert confirmation["To"] == "colleague@wwu.edu"
 
 
 def test_a_pm_only_command_from_the_owner_is_refused_and_explained(world):
@@ -309,10 +315,11 @@ def test_a_colleagues_command_is_confirmed_to_them_and_copies_the_owner(world):
     world.reply(reminder, "escalated - called them too\n", sender="colleague@wwu.edu")
     world.cycle("2026-10-07 12:05")
     assert "escalation_requested" in world.timeline()
-    confirmation = world.sent()[-1]
+    [confirmation] = confirmations(world)
     assert confirmation["To"] == "colleague@wwu.edu"
     assert confirmation["Cc"] == OWNER
-    assert sorted(world.smtp.messages[-1].rcpt_tos) == sorted(["colleague@wwu.edu", OWNER])
+    [envelope] = [m for m in world.smtp.messages if b"X-Casewatch-Action: confirmation" in m.data]
+    assert sorted(envelope.rcpt_tos) == sorted(["colleague@wwu.edu", OWNER])
     text = " ".join(confirmation.get_body(("plain",)).get_content().split())
     assert "colleague@wwu.edu, who was not among the recipients of the message answered, acted on it" in text
     assert 'Any of you can reply "undo" to this message to take it back.' in text
