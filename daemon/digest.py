@@ -52,7 +52,7 @@ from daemon.model import Action
 from daemon.outbound.context import case_dict
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around, digest_slot
-from daemon.policy.clocks import OURS, RESPONSES
+from daemon.policy.clocks import OURS, RESPONSES, instant
 from daemon.policy.engine import Snapshot, agenda_key, candidates, due_among
 from daemon.policy.rules import Context, duration, when
 
@@ -168,7 +168,7 @@ def _acted(ctx: Context, action: Action, now: datetime, config: Config) -> _Acte
         kind = e.data.get("action")
         if kind and kind != action.kind:
             continue
-        until = _instant(e.data.get("until"))
+        until = instant(e.data.get("until"))
         by = str(e.data.get("by") or "a program manager")
         if name in ("unmute", "resume"):
             found = None
@@ -183,18 +183,6 @@ def _acted(ctx: Context, action: Action, now: datetime, config: Config) -> _Acte
             if call > now:
                 found = _Acted("agenda", e.at, by, call)
     return found
-
-
-def _instant(value: object) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else None
-    return None
 
 
 def _uid(*parts: str, config: Config) -> str:

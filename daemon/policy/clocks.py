@@ -74,7 +74,8 @@ class Clocks:
     describe_at: datetime | None = None  # when the description was first given
 
 
-def _instant(value: object) -> datetime | None:
+def instant(value: object) -> datetime | None:
+    """An aware datetime from an event's data (a datetime or an ISO 8601 string with an offset)."""
     if isinstance(value, datetime):
         return value
     if isinstance(value, str) and value:
@@ -216,7 +217,7 @@ def _command(e: Event) -> Command | None:
         name=name,
         at=e.at,
         action=action if isinstance(action, str) and action else None,
-        until=_instant(e.data.get("until")),
+        until=instant(e.data.get("until")),
         actor=e.actor,
     )
 
