@@ -90,7 +90,7 @@ def list_name(mail: Mail, config: Config) -> str | None:
     """The list that delivered the message, or None."""
     list_id = mail.header("list-id")
     if list_id:
-        match = re.search(r"<([^>]+)>", list_id)
+        match = re.search(r"<([^<>]+)>", list_id)  # [^<>]: linear on a hostile header
         return (match.group(1) if match else list_id).strip().lower()
     if mail.has("x-google-group-id") or mail.has("mailing-list") or mail.has("x-mailman-version"):
         return mail.header("list-post") or mail.header("mailing-list") or "list"

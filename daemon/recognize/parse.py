@@ -418,7 +418,7 @@ def html_to_text(markup: str, notes: list[str] | None = None) -> str:
     except Exception as exc:  # HTMLParser on broken markup (AssertionError, ValueError, ...)
         if notes is not None:
             _note(notes, f"HTML body unreadable ({type(exc).__name__}): tags stripped instead")
-        return html.unescape(re.sub(r"<[^>]*>", " ", markup))
+        return html.unescape(re.sub(r"<[^<>]*>", " ", markup))
 
 
 def _normalize_newlines(data: bytes) -> bytes:
