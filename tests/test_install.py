@@ -274,6 +274,31 @@ def test_the_installed_casewatch_is_the_wheel_not_the_checkout(installed, tmp_pa
 
 
 @pytest.mark.install
+def test_the_wheel_takes_its_version_from_the_package(installed, tmp_path):
+    """One version source: pyproject reads ``daemon.__version__``; the wheel's name, its
+    metadata and ``casewatch --version`` all carry it."""
+    written = re.search(r'^__version__ = "([^"]+)"$', (ROOT / "daemon" / "__init__.py").read_text(), re.M)
+    assert written is not None
+    version = written.group(1)
+
+    assert installed.wheel.name.startswith(f"casewatch-{version}-")
+    done = installed.run("--version", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"casewatch {version}"
+    script = "from importlib.metadata import version; print(version('casewatch'))"
+    meta = subprocess.run(
+        [str(installed.bin / "python"), "-c", script],
+        cwd=tmp_path,
+        env=installed.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert meta.stdout.strip() == version
+
+
+@pytest.mark.install
 def test_demo_from_the_wheel_writes_its_mail(installed, tmp_path):
     done = installed.run("demo", cwd=tmp_path)
 
