@@ -20,8 +20,7 @@ from daemon import config as config_mod
 from daemon.errors import EXIT_BUG, EXIT_OK, EXIT_UNHEALTHY, CasewatchError, UsageError
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
-from daemon.policy import candidates, decide, evaluate
-from daemon.policy.engine import due_among
+from daemon.policy.engine import candidates, decide, due_among, evaluate
 from daemon.policy.explain import explain
 from daemon.recognize.casenumbers import normalize
 from daemon.sources.files import check_paths, read_paths

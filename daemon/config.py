@@ -895,8 +895,8 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     import re
     from datetime import date
 
-    from daemon.policy.calendar import WEEKDAYS, check_holidays, parse_clock
-    from daemon.policy.rules import duration as parse_duration
+    from daemon.timeparts import WEEKDAYS, check_holidays, parse_clock
+    from daemon.timeparts import duration as parse_duration
 
     def duration(key: str, text: str, *, elapsed: bool = False) -> None:
         """``elapsed``: a timer of the daemon, which counts real time (no business time)."""

@@ -14,7 +14,7 @@ from daemon.config import Config
 from daemon.ingest import Counts, poll_imap
 from daemon.outbound.outbox import SendCounts, flush, queue
 from daemon.outbound.transports import Transport
-from daemon.policy import evaluate
+from daemon.policy.engine import evaluate
 from daemon.store import Store
 
 

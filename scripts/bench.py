@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the test suite's Dovecot driver
 
 from daemon.config import Config, parse  # noqa: E402
 from daemon.model import Event, Link  # noqa: E402
-from daemon.policy import CaseFile, Snapshot, decide  # noqa: E402
+from daemon.policy.engine import CaseFile, Snapshot, decide  # noqa: E402
 from daemon.timeline import project  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
@@ -296,7 +296,7 @@ def time_digest(n: int) -> float:
     from daemon.model import Action
     from daemon.outbound.context import build
     from daemon.outbound.render import render
-    from daemon.policy import candidates
+    from daemon.policy.engine import candidates
 
     snap = files(n)
     pm = CONFIG.program_managers[0]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.config import Config, parse
 from daemon.model import Action, Event, Link
-from daemon.policy import CaseFile, Snapshot, decide
+from daemon.policy.engine import CaseFile, Snapshot, decide
 
 TZ = ZoneInfo("America/Los_Angeles")
 CASE = "10700001"

@@ -27,7 +27,7 @@ from daemon.model import RawMessage
 from daemon.outbound.compose import TOKEN_SECRET
 from daemon.outbound.outbox import flush, queue
 from daemon.outbound.transports import FileTransport, SmtpTransport
-from daemon.policy import evaluate
+from daemon.policy.engine import evaluate
 from daemon.store import Store
 from daemon.store.db import OutgoingRow
 

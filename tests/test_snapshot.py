@@ -11,7 +11,7 @@ from policytools import t
 
 from daemon.config import Config
 from daemon.ingest import ingest
-from daemon.policy import decide
+from daemon.policy.engine import decide
 from daemon.sources.files import read_paths
 from daemon.store import Store
 

@@ -1,5 +1,5 @@
-"""The policy engine: the Alliance's case policy as pure rules (see spec/policy.md)."""
+"""The policy engine: the Alliance's case policy as pure rules (see spec/policy.md).
 
-from daemon.policy.engine import CaseFile, Snapshot, candidates, contexts, decide, evaluate
-
-__all__ = ["CaseFile", "Snapshot", "candidates", "contexts", "decide", "evaluate"]
+Nothing is imported here, so that reading one part (the calendar, say) does not load the
+engine: import from the modules themselves, e.g. ``daemon.policy.engine`` for ``evaluate``.
+"""

@@ -8,94 +8,41 @@ elapsed hours; calendar days keep the wall-clock time.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
+# The parts the calendar is written in live in a leaf module (the config validates with them);
+# they stay importable from here for the calendar's callers.
+from daemon.timeparts import (
+    UNITS,
+    WEEKDAYS,
+    Duration,
+    check_holidays,
+    holiday_dates,
+    parse_clock,
+    parse_duration,
+    weekday_numbers,
+)
 
 if TYPE_CHECKING:
     from daemon.config import Config
 
-UNITS = {
-    "minute": "minutes",
-    "minutes": "minutes",
-    "min": "minutes",
-    "hour": "hours",
-    "hours": "hours",
-    "h": "hours",
-    "day": "days",
-    "days": "days",
-    "d": "days",
-    "week": "weeks",
-    "weeks": "weeks",
-    "business hour": "business hours",
-    "business hours": "business hours",
-    "business day": "business days",
-    "business days": "business days",
-}
-_DURATION = re.compile(r"^\s*(?P<n>-?\d+(?:\.\d+)?)\s*(?P<unit>[a-z ]+?)\s*$", re.IGNORECASE)
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-@dataclass(frozen=True)
-class Duration:
-    """An amount of time on some clock: calendar minutes/hours/days/weeks or business hours/days."""
-
-    amount: float
-    unit: str  # one of the values of UNITS
-
-    @property
-    def business(self) -> bool:
-        return self.unit.startswith("business")
-
-    def __str__(self) -> str:
-        n = int(self.amount) if self.amount == int(self.amount) else self.amount
-        unit = self.unit if n != 1 else self.unit[:-1]
-        return f"{n} {unit}"
-
-
-def parse_duration(text: str) -> Duration:
-    """``"2 business days"``, ``"4 hours"``, ``"30 days"`` ... ; ValueError when unreadable."""
-    m = _DURATION.match(text)
-    unit = UNITS.get(" ".join(m.group("unit").lower().split())) if m else None
-    if not m or unit is None:
-        raise ValueError(f'not a duration: {text!r} (write e.g. "4 hours", "2 business days", "30 days")')
-    amount = float(m.group("n"))
-    if amount < 0:
-        raise ValueError(f"a duration cannot be negative: {text!r}")
-    return Duration(amount, unit)
-
-
-def parse_clock(text: str) -> time:
-    """``"08:00"`` -> time(8, 0); ValueError when unreadable."""
-    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise ValueError(f'not a time of day: {text!r} (write e.g. "08:00")')
-    return time(int(m.group(1)), int(m.group(2)))
-
-
-@lru_cache(maxsize=64)
-def _holiday_dates(country: str, subdivision: str, year: int) -> frozenset[date]:
-    if not country:
-        return frozenset()
-    table = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year)
-    return frozenset(table)
-
-
-def check_holidays(country: str, subdivision: str) -> str | None:
-    """Why the ``holidays`` package cannot give this country's holidays; None when it can."""
-    if not country:
-        return None
-    try:
-        holidays_lib.country_holidays(country, subdiv=subdivision or None, years=2026)
-    except NotImplementedError as exc:
-        return str(exc)
-    return None
+__all__ = [
+    "UNITS",
+    "WEEKDAYS",
+    "BusinessCalendar",
+    "Duration",
+    "between",
+    "check_holidays",
+    "later",
+    "parse_clock",
+    "parse_duration",
+    "wall_time",
+    "weekday_numbers",
+]
 
 
 @dataclass(frozen=True)
@@ -113,7 +60,7 @@ class BusinessCalendar:
     # ------------------------------------------------------------ days
 
     def holiday(self, day: date) -> bool:
-        return day in self.closures or day in _holiday_dates(self.country, self.subdivision, day.year)
+        return day in self.closures or day in holiday_dates(self.country, self.subdivision, day.year)
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() in self.workdays and not self.holiday(day)
@@ -291,7 +238,3 @@ def wall_time(day: date, clock: time, tz: tzinfo) -> datetime:
     aware = datetime.combine(day, clock, tzinfo=tz)
     # A wall time that does not exist (spring forward) round-trips to a later one.
     return aware.astimezone(UTC).astimezone(tz)
-
-
-def weekday_numbers(names: Iterable[str]) -> frozenset[int]:
-    return frozenset(WEEKDAYS.index(n.lower()) for n in names)

@@ -18,32 +18,13 @@ from typing import Any
 
 from daemon.config import CHECKLIST, Config
 from daemon.model import Action, Basis, Case, Event
-from daemon.policy.calendar import BusinessCalendar, Duration, parse_duration
+from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.clocks import Clocks, since_in
 from daemon.policy.routing import Route
 
-
-@dataclass(frozen=True)
-class _Seconds(Duration):
-    """Seconds, counted as a fraction of a minute (the calendar's finest unit), shown as seconds."""
-
-    def __str__(self) -> str:
-        n = round(self.amount * 60, 3)
-        shown = int(n) if n == int(n) else n
-        return f"{shown} second{'' if shown == 1 else 's'}"
-
-
-_SECONDS = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?:s|secs?|seconds?)\s*$", re.IGNORECASE)
-
-
-@lru_cache(maxsize=256)
-def duration(text: str) -> Duration:
-    """A duration of the config (``parse_duration``), or of seconds: ``"30 seconds"``, ``"30 sec"``
-    and ``"30s"`` are elapsed time, kept as a fraction of a minute; ValueError when unreadable."""
-    m = _SECONDS.match(text)
-    if m:
-        return _Seconds(float(m.group("n")) / 60, "minutes")
-    return parse_duration(text)
+# Re-exported for the rules' callers (durations live in the leaf daemon.timeparts).
+from daemon.timeparts import Duration as Duration  # noqa: PLC0414
+from daemon.timeparts import duration as duration  # noqa: PLC0414
 
 
 def iso(at: datetime) -> str:
