@@ -20,7 +20,7 @@ from daemon.outbound.compose import headed, message_id, wire
 from daemon.outbound.transports import Transport
 from daemon.store.db import OutgoingRow, Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 
 MEANING = {
     "imap": "casewatch cannot read the shared mailbox, so new vendor and list mail is not seen",

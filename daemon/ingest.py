@@ -39,7 +39,7 @@ from daemon.store import Store
 from daemon.store.db import StoreError
 from daemon.timeline import interpret
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 
 FILE_BATCH = 200
 _HEADER_END = re.compile(rb"\r?\n\r?\n")

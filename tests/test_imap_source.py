@@ -155,7 +155,7 @@ def test_new_uidvalidity_makes_the_scan_start_over(
 
     new = dovecot.reset_uidvalidity(imap_folder)
     assert new != old
-    with caplog.at_level(logging.WARNING, logger="daemon.sources.imap"):
+    with caplog.at_level(logging.WARNING, logger="casewatch.sources.imap"):
         batches = scan_all(dovecot, imap_folder, first.cursor)
 
     assert uids_of(batches) == [[1, 2, 3]]

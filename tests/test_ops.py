@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
 import os
+import pkgutil
 import re
 import shutil
 import socket
@@ -15,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -93,7 +96,7 @@ def test_notify_never_raises_when_it_cannot_send(
     address: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", address)
-    with caplog.at_level(logging.DEBUG, logger="daemon.ops.notify"):
+    with caplog.at_level(logging.DEBUG, logger="casewatch.ops.notify"):
         assert notify.notify("WATCHDOG=1") is False
     assert [r.levelno for r in caplog.records] == [logging.DEBUG]
 
@@ -168,6 +171,38 @@ def test_json_lines_when_not_a_terminal(root_logger: logging.Logger) -> None:
     parsed = datetime.fromisoformat(ts)
     assert parsed.utcoffset() is not None
     assert abs((datetime.now(UTC) - parsed).total_seconds()) < 60
+
+
+def _every_module() -> list[ModuleType]:
+    import daemon
+
+    # daemon.__main__ runs the command line when imported: it defines no logger.
+    names = [m.name for m in pkgutil.walk_packages(daemon.__path__, "daemon.") if m.name != "daemon.__main__"]
+    return [daemon, *(importlib.import_module(name) for name in names)]
+
+
+def test_every_module_logs_under_casewatch() -> None:
+    modules = _every_module()
+    loggers = {
+        f"{module.__name__}.{attr}": value.name
+        for module in modules
+        for attr, value in vars(module).items()
+        if isinstance(value, logging.Logger)
+    }
+    assert len(loggers) >= 8  # the modules that log: the test would pass vacuously on none
+    assert {where: name for where, name in loggers.items() if name.split(".")[0] != "casewatch"} == {}
+    # Nothing made a logger under the package's import name either (e.g. getLogger(__name__)).
+    assert sorted(n for n in logging.Logger.manager.loggerDict if n.split(".")[0] == "daemon") == []
+
+
+def test_a_module_logger_reaches_the_json_output(root_logger: logging.Logger) -> None:
+    from daemon.sources import imap
+
+    out = io.StringIO()
+    logs.setup(0, stream=out)
+    imap.log.warning("UIDVALIDITY changed")
+    (line,) = _json_lines(out)
+    assert (line["logger"], line["msg"]) == ("casewatch.sources.imap", "UIDVALIDITY changed")
 
 
 def test_human_lines_on_a_terminal(root_logger: logging.Logger) -> None:

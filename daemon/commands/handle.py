@@ -52,7 +52,7 @@ from daemon.recognize import Mail
 from daemon.store.db import OutgoingRow, Store
 from daemon.timeline import Outcome
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 _AUTH_PASS = re.compile(r"\b(dmarc|dkim)\s*=\s*pass\b", re.IGNORECASE)
 
 

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 
 NOTIFY_SOCKET = "NOTIFY_SOCKET"
 WATCHDOG_USEC = "WATCHDOG_USEC"

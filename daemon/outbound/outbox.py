@@ -31,7 +31,7 @@ from daemon.policy.engine import Snapshot
 from daemon.policy.rules import Context
 from daemon.store.db import OutgoingRow, Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 FIRST_RETRY = timedelta(minutes=2)
 LONGEST_RETRY = timedelta(hours=1)
 #: Messages read from the outbox at a time; a flush reads batch after batch until none is ready.

@@ -54,7 +54,7 @@ from daemon.config import Config, Smtp, no_password, oauth2_token, secret
 from daemon.errors import ConfigError, Problem, RuntimeFailure
 from daemon.sources.imap import is_loopback
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "plain": 25}
 

@@ -21,7 +21,7 @@ from daemon.config import Mailbox
 from daemon.errors import CasewatchError
 from daemon.sources.imap import ImapSource
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 SLICE = 1.0  # seconds: how often a wait looks at the stop flag
 
 

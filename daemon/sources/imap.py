@@ -33,7 +33,7 @@ from daemon.config import Mailbox, no_password
 from daemon.errors import RuntimeFailure
 from daemon.model import Batch, Cursor, FetchFailure, RawMessage
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 
 #: The bytes of a message and its INTERNALDATE (timezone-aware).
 Fetched = tuple[bytes, datetime]
