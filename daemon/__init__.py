@@ -19,7 +19,7 @@ The package reads as the flow of the program (README.md's "How it works" has the
 - ``ops/``        what a service needs: JSON logs, Prometheus metrics, systemd notify;
 - ``faults``      crash points for the fault tests;
 - ``preflight``   the example config and what ``check-config`` checks beyond the file;
-- ``config``      the TOML configuration read into frozen dataclasses;
+- ``config/``     the TOML configuration: schema, loading and validation, secrets;
 - ``model``       domain values (frozen dataclasses);
 - ``errors``      the one exception family;
 - ``cli``         the command line, a thin layer over the above (``__main__``: ``python -m daemon``);

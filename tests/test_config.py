@@ -239,7 +239,7 @@ def test_example_uncommented_defaults_are_the_real_defaults(tmp_path: Path) -> N
 
 
 def test_example_documents_every_key_of_every_section() -> None:
-    """A key added to a dataclass in daemon/config.py must be added to the example too."""
+    """A key added to a dataclass in daemon/config/ must be added to the example too."""
     table = tomllib.loads(uncomment_defaults(EXAMPLE.read_text(encoding="utf-8")))
 
     assert undocumented_keys(Config, table) == []

@@ -119,7 +119,7 @@ def test_the_graph_is_read_from_the_source() -> None:
     edges = graph()
     assert "daemon.policy.engine" in edges["daemon.cli"]
     assert "daemon.policy.backlog" in edges["daemon.policy.engine"]  # from daemon.policy import backlog
-    assert "daemon.timeparts" in edges["daemon.config"]  # imported inside _validate_policy
+    assert "daemon.timeparts" in edges["daemon.config.validate"]  # durations, clock times, weekdays
     assert "daemon.config" in edges["daemon.policy.calendar"]  # under TYPE_CHECKING
 
 
