@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from daemon.model import Action
-from daemon.policy.engine import _held
+from daemon.policy.engine import held
 from daemon.policy.rules import Context, duration, when
 
 _NEXT = {
@@ -49,14 +49,14 @@ def _calendar_line(ctx: Context) -> str:
 
 
 def _status(action: Action, ctx: Context, sent: Collection[str]) -> tuple[str, Action]:
-    held = _held(action, ctx.clocks.commands, ctx.now, ctx.case.owner)
-    if held is None:
+    kept = held(action, ctx.clocks.commands, ctx.now, ctx.case.owner)
+    if kept is None:
         return "held by a reply command (mute or done)", action
-    if any(m in sent for m in held.all_marks):
-        return "already sent", held
-    if held.due_at <= ctx.now:
-        return "DUE", held
-    return "not yet due", held
+    if any(m in sent for m in kept.all_marks):
+        return "already sent", kept
+    if kept.due_at <= ctx.now:
+        return "DUE", kept
+    return "not yet due", kept
 
 
 def explain(ctx: Context, actions: Sequence[Action], sent: Collection[str] = ()) -> str:

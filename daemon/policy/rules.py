@@ -1,4 +1,5 @@
-"""The rules about one case: each a small named function of a ``Context`` (pure).
+"""The rules about one case: each a small named function of a ``Context`` (pure); ``CASE_RULES``
+lists them all, the ladder's (``daemon.policy.ladder``) too.
 
 A rule returns every action its case is heading for, due or not yet due; the
 engine keeps those due and not yet sent. Keys name the period an action belongs
@@ -8,202 +9,35 @@ action can fall due once per period and never again on its own.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from itertools import pairwise
 from typing import Any
 
 from daemon.config import CHECKLIST, Config
 from daemon.model import Action, Basis, Case, Event
-from daemon.policy.calendar import BusinessCalendar
-from daemon.policy.clocks import Clocks, since_in
-from daemon.policy.routing import Route
+from daemon.policy.clocks import since_in
 
-# Re-exported for the rules' callers (durations live in the leaf daemon.timeparts).
+# The ladder, and what every rule shares, live in modules of their own; their public names are
+# re-exported here for the rules' callers (``from daemon.policy.rules import Context, when``).
+from daemon.policy.context import MEMBER_WORDS, joined, listed, pattern, priority_words, sentence
+from daemon.policy.context import Context as Context  # noqa: PLC0414
+from daemon.policy.context import iso as iso  # noqa: PLC0414
+from daemon.policy.context import key as key  # noqa: PLC0414
+from daemon.policy.context import when as when  # noqa: PLC0414
+from daemon.policy.ladder import LADDER_REMINDERS as LADDER_REMINDERS  # noqa: PLC0414
+from daemon.policy.ladder import escalate as escalate  # noqa: PLC0414
+from daemon.policy.ladder import owner_inactive as owner_inactive  # noqa: PLC0414
+from daemon.policy.ladder import pm_assist as pm_assist  # noqa: PLC0414
+from daemon.policy.ladder import pm_escalation as pm_escalation  # noqa: PLC0414
+from daemon.policy.ladder import priority_raised as priority_raised  # noqa: PLC0414
+from daemon.policy.ladder import request_update as request_update  # noqa: PLC0414
+
+# Durations live in the leaf daemon.timeparts (re-exported likewise).
 from daemon.timeparts import Duration as Duration  # noqa: PLC0414
 from daemon.timeparts import duration as duration  # noqa: PLC0414
 
-
-def iso(at: datetime) -> str:
-    return at.isoformat()
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every rule about one case gets."""
-
-    case: Case
-    events: tuple[Event, ...]
-    clocks: Clocks
-    route: Route
-    now: datetime
-    config: Config
-    calendar: BusinessCalendar
-    # The owner's institution's calendar when it has its own ([[institutions]]), else None.
-    owner_calendar: BusinessCalendar | None = None
-
-    @property
-    def owners(self) -> BusinessCalendar:
-        """The calendar an owner's reminders count business days on."""
-        return self.owner_calendar or self.calendar
-
-    @property
-    def number(self) -> str:
-        return self.case.number
-
-    @property
-    def priority(self) -> str:
-        return self.case.priority or "normal"
-
-    @property
-    def around_the_clock(self) -> bool:
-        return self.priority in self.config.calendar.around_the_clock
-
-    def when(self, at: datetime) -> str:
-        return when(at, self.calendar)
-
-    def after(self, start: datetime, text: str, owner: bool = False) -> tuple[datetime, Duration]:
-        """``text`` after ``start``; ``owner``: on the owner's institution's calendar."""
-        d = duration(text)
-        return (self.owners if owner else self.calendar).add(start, d, self.around_the_clock), d
-
-    def basis(self, clock: str, since: datetime, what: str, threshold: Duration) -> Basis:
-        return Basis(clock, since, what, str(threshold), threshold.business, self.around_the_clock)
-
-    def title(self) -> str:
-        return f' ("{self.case.title}")' if self.case.title else ""
-
-
-def when(at: datetime, calendar: BusinessCalendar) -> str:
-    return at.astimezone(calendar.tz).strftime("%a %Y-%m-%d %H:%M %Z")
-
-
-def _priority_words(ctx: Context) -> str:
-    if ctx.case.priority:
-        return f"{ctx.priority.replace('_', '-')} priority"
-    return "priority unknown, taken as normal"
-
-
-# --------------------------------------------------------------------------- the ladder
-
-
-def request_update(ctx: Context) -> list[Action]:
-    """Step 1: the vendor has been silent too long; the owner asks for an update in the case."""
-    rule = ctx.config.actions.request_update
-    p = ctx.clocks.period
-    if not rule.enabled or p is None or p.update_requested or p.escalation_requested:
-        return []
-    due, threshold = ctx.after(p.waiting_from, getattr(rule, ctx.priority), owner=True)
-    to, cc, note = ctx.route.owner_or_pm()
-    reason = (
-        f"Case {ctx.number}{ctx.title()} has had no response from Ex Libris since "
-        f"{ctx.when(p.waiting_from)} ({p.waiting_what}). After {threshold} ({_priority_words(ctx)}) "
-        f"the policy suggests asking for an update in the case comments."
-    )
-    raised = priority_raised(ctx)
-    data: dict[str, Any] = {}
-    if raised:
-        data = {"priority_raised": raised, "offer_escalation": True, "pm_contacts": list(ctx.route.pms)}
-        reason += (
-            f" Its priority was raised from {_words(raised['from'])} to {_words(raised['to'])} on "
-            f"{ctx.when(datetime.fromisoformat(raised['at']))}: the policy says to use escalation when an "
-            f"issue's priority is greater than first thought, so escalation can be requested now."
-        )
-    return [
-        Action(
-            "request_update",
-            ctx.number,
-            to,
-            due,
-            _join(reason, note),
-            f"request_update:{ctx.number}:{iso(p.since)}",
-            cc=cc,
-            area=ctx.route.area,
-            basis=ctx.basis("vendor owes us", p.waiting_from, p.waiting_what, threshold),
-            data=data,
-        )
-    ]
-
-
-def escalate(ctx: Context) -> list[Action]:
-    """Step 2: an update was asked for and the vendor stayed silent; request escalation."""
-    rule = ctx.config.actions.escalate
-    p = ctx.clocks.period
-    if not rule.enabled or p is None or p.update_requested is None or p.escalation_requested:
-        return []
-    due, threshold = ctx.after(p.update_requested, getattr(rule, ctx.priority), owner=True)
-    to, cc, note = ctx.route.owner_or_pm()
-    feedback_used = any(e.kind == "in_case_feedback" for e in ctx.events)
-    reason = (
-        f"An update on case {ctx.number}{ctx.title()} was requested on {ctx.when(p.update_requested)} "
-        f"and Ex Libris has not responded in {threshold} ({_priority_words(ctx)}). The policy suggests "
-        f"requesting escalation and adding the {ctx.route.area} PM to the case contacts."
-    )
-    data: dict[str, Any] = {"pm_contacts": list(ctx.route.pms), "suggest_feedback": not feedback_used}
-    raised = priority_raised(ctx)
-    if raised:
-        data["priority_raised"] = raised
-        reason += (
-            f" Its priority was raised from {_words(raised['from'])} to {_words(raised['to'])} on "
-            f"{ctx.when(datetime.fromisoformat(raised['at']))}."
-        )
-    return [
-        Action(
-            "escalate",
-            ctx.number,
-            to,
-            due,
-            _join(reason, note),
-            f"escalate:{ctx.number}:{iso(p.since)}",
-            cc=cc,
-            area=ctx.route.area,
-            basis=ctx.basis("vendor owes us", p.update_requested, "our update request", threshold),
-            data=data,
-        )
-    ]
-
-
-def pm_assist(ctx: Context) -> list[Action]:
-    """Step 3: escalation (or comment, in-case feedback and escalation) brought no update."""
-    rule = ctx.config.actions.pm_assist
-    p = ctx.clocks.period
-    if not rule.enabled or p is None or p.escalation_requested is None:
-        return []
-    due, threshold = ctx.after(p.escalation_requested, getattr(rule, ctx.priority))
-    since, what = p.escalation_requested, "our escalation request"
-    commented = p.update_requested or p.waiting_what == "our comment"
-    if p.feedback and commented:
-        # Everything was tried: still the threshold, after the last of the three ("unable to get
-        # an update *after* submitting a comment, in-case feedback, and an escalation request").
-        tried = max(t for t in (p.update_requested, p.feedback, p.escalation_requested, p.waiting_from) if t)
-        if tried > since:
-            due, threshold = ctx.after(tried, getattr(rule, ctx.priority))
-            since, what = tried, "comment, in-case feedback and escalation all tried"
-    to, cc, note = ctx.route.pm_cc_owner()
-    reason = (
-        f"Case {ctx.number}{ctx.title()} was escalated on {ctx.when(p.escalation_requested)} and Ex Libris "
-        f"has not responded since {ctx.when(p.since)} ({p.since_what}). The owner "
-        f"{ctx.case.owner or '(unknown)'} needs the {ctx.route.area} PM's help ({_priority_words(ctx)})."
-    )
-    return [
-        Action(
-            "pm_assist",
-            ctx.number,
-            to,
-            due,
-            _join(reason, _sentence(ctx.route.area_why), note),
-            f"pm_assist:{ctx.number}:{iso(p.since)}",
-            cc=cc,
-            area=ctx.route.area,
-            basis=ctx.basis("vendor owes us", since, what, threshold),
-        )
-    ]
-
-
-# --------------------------------------------------------------------------- other rules
+# --------------------------------------------------------------------------- the rules besides the ladder
 
 
 def pm_system_down(ctx: Context) -> list[Action]:
@@ -225,8 +59,8 @@ def pm_system_down(ctx: Context) -> list[Action]:
             ctx.number,
             to,
             since,
-            _join(reason, _sentence(ctx.route.area_why), note),
-            f"pm_system_down:{ctx.number}:{iso(since)}",
+            joined(reason, sentence(ctx.route.area_why), note),
+            key("pm_system_down", ctx.number, since),
             cc=cc,
             area=ctx.route.area,
             basis=Basis("system down", since, "System/Component Down priority", "0 hours"),
@@ -253,7 +87,7 @@ def pm_stalled_high(ctx: Context) -> list[Action]:
     due = ctx.calendar.add(since, threshold)
     to, cc, note = ctx.route.pm_cc_owner()
     reason = (
-        f"Case {ctx.number}{ctx.title()} ({_priority_words(ctx)}) has had no significant progress from "
+        f"Case {ctx.number}{ctx.title()} ({priority_words(ctx)}) has had no significant progress from "
         f"Ex Libris since {ctx.when(since)} ({what}), over {threshold}: the policy asks the "
         f"{ctx.route.area} PM to step in."
     )
@@ -263,8 +97,8 @@ def pm_stalled_high(ctx: Context) -> list[Action]:
             ctx.number,
             to,
             due,
-            _join(reason, note),
-            f"pm_stalled_high:{ctx.number}:{iso(since)}",
+            joined(reason, note),
+            key("pm_stalled_high", ctx.number, since),
             cc=cc,
             area=ctx.route.area,
             basis=Basis("no significant progress", since, what, str(threshold)),
@@ -279,7 +113,7 @@ def last_progress(ctx: Context) -> tuple[datetime, str] | None:
     vendor comment that is not boilerplate. Acknowledgements, a vendor mail whose news is a
     priority change only, and comments matching ``[actions.pm_stalled_high] no_progress`` are not.
     """
-    no_progress = _pattern(ctx.config.actions.pm_stalled_high.no_progress)
+    no_progress = pattern(ctx.config.actions.pm_stalled_high.no_progress)
     priority_mail = {_mail_of(e) for e in ctx.events if e.kind == "priority_changed" and e.actor == "vendor"}
     found: tuple[datetime, str] | None = None
     for e in ctx.events:
@@ -323,7 +157,7 @@ def customer_turn(ctx: Context) -> list[Action]:
     )
     actions: list[Action] = []
     for due, threshold in steps:
-        key = f"customer_turn:{ctx.number}:{iso(since)}:{threshold}"
+        step_key = key("customer_turn", ctx.number, since, threshold)
         reason = (
             f"Ex Libris is waiting for our answer on case {ctx.number}{ctx.title()}: its status "
             f"({ctx.case.status or 'pending customer'}) has been pending since {ctx.when(since)}, "
@@ -335,8 +169,8 @@ def customer_turn(ctx: Context) -> list[Action]:
                 ctx.number,
                 to,
                 due,
-                _join(reason, note),
-                key,
+                joined(reason, note),
+                step_key,
                 cc=cc,
                 area=ctx.route.area,
                 basis=Basis("we owe the vendor", since, "the pending-customer status", str(threshold)),
@@ -378,8 +212,8 @@ def survey(ctx: Context) -> list[Action]:
             ctx.number,
             to,
             due,
-            _join(reason, note),
-            f"survey:{ctx.number}:{iso(closed)}",
+            joined(reason, note),
+            key("survey", ctx.number, closed),
             cc=cc,
             area=ctx.route.area,
             basis=ctx.basis("since closing", closed, "the case closing", threshold),
@@ -390,17 +224,14 @@ def survey(ctx: Context) -> list[Action]:
 
 def _disputed(ctx: Context, closed: datetime) -> Event | None:
     """A member's mail on the case after it closed saying the problem is still there."""
-    still = _pattern(ctx.config.actions.survey.still_there)
+    still = pattern(ctx.config.actions.survey.still_there)
     for e in ctx.events:
-        if e.at < closed or e.actor not in ("member", "pm") or e.kind not in _MEMBER_WORDS:
+        if e.at < closed or e.actor not in ("member", "pm") or e.kind not in MEMBER_WORDS:
             continue
         text = " ".join(str(t) for t in (e.summary, e.data.get("text", "")) if t)
         if still.search(text):
             return e
     return None
-
-
-_MEMBER_WORDS = frozenset({"member_comment", "update_requested", "escalation_requested", "in_case_feedback"})
 
 
 def share_on_list(ctx: Context) -> list[Action]:
@@ -417,7 +248,7 @@ def share_on_list(ctx: Context) -> list[Action]:
     due, threshold = ctx.after(start, rule.after, owner=True)
     to, cc, note = ctx.route.owner_or_pm()
     reason = (
-        f"Case {ctx.number}{ctx.title()} ({_priority_words(ctx)}) has not been mentioned on any list "
+        f"Case {ctx.number}{ctx.title()} ({priority_words(ctx)}) has not been mentioned on any list "
         f"since {ctx.when(start)} ({what}). The policy suggests a brief summary with the case number on "
         f"the Alliance list for {ctx.route.area}."
     )
@@ -427,8 +258,8 @@ def share_on_list(ctx: Context) -> list[Action]:
             ctx.number,
             to,
             due,
-            _join(reason, note),
-            f"share_on_list:{ctx.number}:{iso(start)}",
+            joined(reason, note),
+            key("share_on_list", ctx.number, start),
             cc=cc,
             area=ctx.route.area,
             basis=ctx.basis("not yet shared", start, what, threshold),
@@ -447,12 +278,6 @@ _LABELS = {
 }
 
 
-@lru_cache(maxsize=64)
-def _pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One regular expression matching any of ``patterns`` (each kept as its own group)."""
-    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)", re.IGNORECASE | re.MULTILINE)
-
-
 def checklist_gaps(case: Case, config: Config) -> list[str]:
     """The checklist items a case's description and fields lack (names from ``CHECKLIST``)."""
     rule = config.actions.description_gaps
@@ -462,7 +287,7 @@ def checklist_gaps(case: Case, config: Config) -> list[str]:
         if item in ("category", "subcategory"):
             present = bool(getattr(case, item))
         else:
-            present = _pattern(getattr(rule, item)).search(text) is not None
+            present = pattern(getattr(rule, item)).search(text) is not None
         if not present:
             missing.append(item)
     return missing
@@ -484,7 +309,7 @@ def description_gaps(ctx: Context) -> list[Action]:
     to, cc, note = ctx.route.owner_or_pm()
     reason = (
         f"The description of case {ctx.number}{ctx.title()} lacks "
-        f"{_and([_LABELS[m] for m in missing])}. Adding them helps the analyst understand it sooner."
+        f"{listed([_LABELS[m] for m in missing])}. Adding them helps the analyst understand it sooner."
     )
     return [
         Action(
@@ -492,8 +317,8 @@ def description_gaps(ctx: Context) -> list[Action]:
             ctx.number,
             to,
             due,
-            _join(reason, note),
-            f"description_gaps:{ctx.number}:{iso(start)}",
+            joined(reason, note),
+            key("description_gaps", ctx.number, start),
             cc=cc,
             area=ctx.route.area,
             basis=Basis("case opened", start, "the case opened", "0 hours"),
@@ -525,7 +350,7 @@ def handover(ctx: Context) -> list[Action]:
                 to,
                 e.at,
                 reason,
-                f"handover:{ctx.number}:{iso(e.at)}:{successor}",
+                key("handover", ctx.number, e.at, successor),
                 area=ctx.route.area,
                 basis=Basis("handover", e.at, "the handover command", "0 hours"),
                 data={"successor": successor, "previous_owner": previous},
@@ -534,133 +359,6 @@ def handover(ctx: Context) -> list[Action]:
     return actions
 
 
-# --------------------------------------------------------------------------- rules added later
-
-#: The ladder's reminders to the owner; one unanswered makes ``owner_inactive`` due.
-LADDER_REMINDERS = ("request_update", "escalate")
-_RANK = {"system_down": 0, "high": 1, "normal": 2, "low": 3}
-
-
-def _words(priority: str) -> str:
-    return {"system_down": "System/Component Down", "high": "high", "normal": "normal", "low": "low"}.get(
-        priority, priority
-    )
-
-
-def priority_raised(ctx: Context) -> dict[str, str] | None:
-    """The case's latest rise in priority when no ladder reminder has been sent since (what the
-    owner's next ladder reminder must say): ``{"from", "to", "at"}``; None otherwise."""
-    history = ctx.clocks.priorities
-    rise: tuple[datetime, str, str] | None = None
-    for (_, before), (at, after) in pairwise(history):
-        if _RANK.get(after, 2) < _RANK.get(before, 2):
-            rise = (at, before, after)
-        elif rise is not None and _RANK.get(after, 2) >= _RANK.get(rise[1], 2):
-            rise = None  # lowered back: nothing greater than first thought any more
-    if rise is None:
-        return None
-    if any(
-        e.kind == "reminder_sent" and e.data.get("action") in LADDER_REMINDERS and e.at >= rise[0]
-        for e in ctx.events
-    ):
-        return None
-    return {"from": rise[1], "to": rise[2], "at": iso(rise[0])}
-
-
-def pm_escalation(ctx: Context) -> list[Action]:
-    """An escalation was requested (in the case, or by an "escalated" reply): an FYI to the PM."""
-    rule = ctx.config.actions.pm_escalation
-    p = ctx.clocks.period
-    if not rule.enabled or p is None or p.escalation_requested is None:
-        return []
-    at = p.escalation_requested
-    by = next((e for e in ctx.events if e.kind == "escalation_requested" and e.at == at), None)
-    if by is not None and by.actor == "pm":
-        return []  # the PM escalated: they know
-    to, cc, note = ctx.route.pm_cc_owner()
-    around = ctx.around_the_clock
-    silent = ctx.calendar.describe_elapsed(ctx.calendar.elapsed(p.since, at, True, around), True, around)
-    tried = [
-        f"{what} on {ctx.when(when_)}"
-        for what, when_ in (("an update was requested", p.update_requested), ("in-case feedback", p.feedback))
-        if when_ is not None and when_ <= at
-    ]
-    reason = (
-        f"Escalation of case {ctx.number}{ctx.title()} ({_priority_words(ctx)}) was requested on "
-        f"{ctx.when(at)}. Ex Libris had not responded since {ctx.when(p.since)} ({p.since_what}): "
-        f"{silent} of silence. Tried before: {_and(tried) if tried else 'nothing else recorded'}. The "
-        f"policy asks that the {ctx.route.area} PM be told when a case is escalated; nothing is asked of "
-        f"the PM yet."
-    )
-    return [
-        Action(
-            "pm_escalation",
-            ctx.number,
-            to,
-            at,
-            _join(reason, note),
-            f"pm_escalation:{ctx.number}:{iso(p.since)}",
-            cc=cc,
-            area=ctx.route.area,
-            basis=Basis("escalation", at, "the escalation request", "0 hours"),
-            data={
-                "escalated_at": iso(at),
-                "silence_since": iso(p.since),
-                "update_requested": iso(p.update_requested) if p.update_requested else "",
-                "feedback": iso(p.feedback) if p.feedback else "",
-            },
-        )
-    ]
-
-
-def owner_inactive(ctx: Context) -> list[Action]:
-    """A ladder reminder went unanswered: nobody acted and the vendor stayed silent; tell the PM."""
-    rule = ctx.config.actions.owner_inactive
-    p = ctx.clocks.period
-    if not rule.enabled or p is None:
-        return []
-    sent = [
-        e
-        for e in ctx.events
-        if e.kind == "reminder_sent" and e.data.get("action") in LADDER_REMINDERS and e.at >= p.since
-    ]
-    if not sent:
-        return []
-    reminder = sent[-1]
-    acted = any(
-        e.at > reminder.at and e.actor in ("member", "pm") and (e.kind in _MEMBER_WORDS or e.kind in _ACTS)
-        for e in ctx.events
-    )
-    if acted:
-        return []
-    kind = str(reminder.data["action"])
-    due, threshold = ctx.after(reminder.at, rule.after, owner=True)
-    to, cc, note = ctx.route.pm_cc_owner()
-    reason = (
-        f"The {kind.replace('_', ' ')} reminder about case {ctx.number}{ctx.title()} went to "
-        f"{ctx.case.owner or 'the PM (no owner known)'} on {ctx.when(reminder.at)}; since then nobody "
-        f"has acted on the case (no update request, escalation, comment or reply) and Ex Libris has "
-        f"stayed silent ({threshold}; silent since {ctx.when(p.since)}, {p.since_what}). The ladder now "
-        f"waits on the {ctx.route.area} PM: check with the owner or their colleagues, or act on the case."
-    )
-    return [
-        Action(
-            "owner_inactive",
-            ctx.number,
-            to,
-            due,
-            _join(reason, note),
-            f"owner_inactive:{ctx.number}:{iso(reminder.at)}",
-            cc=cc,
-            area=ctx.route.area,
-            basis=ctx.basis("nobody acted", reminder.at, f"the {kind} reminder", threshold),
-            data={"reminder": kind, "reminded_at": iso(reminder.at), "silence_since": iso(p.since)},
-        )
-    ]
-
-
-#: Events by which someone acts on a case besides writing in it: reply commands, a handover.
-_ACTS = frozenset({"command", "handover"})
 #: Vendor events that move a case of record, as the community update names them.
 _MOVES = {
     "status_changed": "status changed",
@@ -685,7 +383,7 @@ def record_update(ctx: Context) -> list[Action]:
     pms, note = ctx.route.pms, ctx.route.pms_why
     actions = []
     for at, events in moves.items():
-        said = _and(list(dict.fromkeys(_MOVES[e.kind] for e in events)))
+        said = listed(list(dict.fromkeys(_MOVES[e.kind] for e in events)))
         status = next((str(e.data["status"]) for e in events if e.data.get("status")), "")
         news = "; ".join(dict.fromkeys(e.summary for e in events if e.summary))
         reason = (
@@ -700,8 +398,8 @@ def record_update(ctx: Context) -> list[Action]:
                 ctx.number,
                 pms,
                 at,
-                _join(reason, note),
-                f"record_update:{ctx.number}:{iso(at)}",
+                joined(reason, note),
+                key("record_update", ctx.number, at),
                 area=ctx.route.area,
                 basis=Basis("case of record", at, said, "0 hours"),
                 data={"moves": [e.kind for e in events], "status": status, "record_since": iso(named)},
@@ -735,17 +433,3 @@ CASE_RULES: tuple[Rule, ...] = tuple(
         record_update,
     )
 )
-
-
-def _join(*parts: str) -> str:
-    return " ".join(p for p in parts if p)
-
-
-def _and(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] + "." if text else ""
