@@ -42,5 +42,5 @@ def run_cycle(store: Store, config: Config, now: datetime, transport: Transport)
     due, counts = decide_and_queue(store, config, now)
     flush(store, transport, now, counts)
     with store.transaction():
-        store.mark_run("cycle", str(counts))
+        store.mark_run("cycle", str(counts), at=now)
     return CycleResult(read, due, counts)

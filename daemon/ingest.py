@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import re
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -220,7 +219,7 @@ class Ingester:
     def _fresh(self, number: str | None = None) -> None:
         """Re-project a case with new events (all of them when ``number`` is None)."""
         for n in sorted(self._dirty) if number is None else [number] if number in self._dirty else []:
-            self.store.refresh_case(n)
+            self.store.refresh_case(n, at=self.now)
             self._dirty.discard(n)
 
     def close(self) -> None:
@@ -272,24 +271,21 @@ class Ingester:
         if parsed is None:
             parsed = self._submit(batch)
         prepared: list[Prepared | None] = list(parsed) if parsed is not None else [None] * len(batch.messages)
-        try:
-            with self.store.transaction():
-                for raw, ready in zip(batch.messages, prepared, strict=True):
-                    self._one(raw, counts, ready)
-                    faults.point("ingest.message")
-                for failure in batch.failures:
-                    key = f"fetch:{failure.origin}"
-                    if self.store.seen([key]):
-                        counts.duplicates += 1
-                        continue
-                    self.store.add_quarantine(key, failure.origin, failure.reason, None)
-                    log.warning("quarantined %s: %s", failure.origin, failure.reason)
-                    counts.quarantined += 1
-                self._fresh()
-                if batch.cursor is not None:
-                    self.store.set_cursor(batch.cursor)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write the state database {self.store.path}: {exc}") from None
+        with self.store.transaction():  # a failing database is a StoreError (exit 3)
+            for raw, ready in zip(batch.messages, prepared, strict=True):
+                self._one(raw, counts, ready)
+                faults.point("ingest.message")
+            for failure in batch.failures:
+                key = f"fetch:{failure.origin}"
+                if self.store.seen([key]):
+                    counts.duplicates += 1
+                    continue
+                self.store.add_quarantine(key, failure.origin, failure.reason, None, at=self.now)
+                log.warning("quarantined %s: %s", failure.origin, failure.reason)
+                counts.quarantined += 1
+            self._fresh()
+            if batch.cursor is not None:
+                self.store.set_cursor(batch.cursor, at=self.now)
         faults.point("ingest.commit")
         where = f"{batch.cursor.folder} up to UID {batch.cursor.last_uid}" if batch.cursor else "files"
         log.info("batch (%s): %s", where, counts)
@@ -314,7 +310,7 @@ class Ingester:
                 assert ready.mail is not None
                 assert ready.rec is not None
                 result = self._store(raw, key, sha, ready.mail, ready.rec)
-        except sqlite3.Error:
+        except StoreError:  # the database failed, not this message: the batch rolls back
             raise
         except Unparseable as exc:
             result = self._quarantine(raw, sha, str(exc))
@@ -325,7 +321,7 @@ class Ingester:
 
     def _quarantine(self, raw: RawMessage, sha: str, reason: str) -> str:
         # _one() has already checked that neither key was stored or quarantined.
-        self.store.add_quarantine(sha, raw.origin, reason, raw.data)
+        self.store.add_quarantine(sha, raw.origin, reason, raw.data, at=self.now)
         log.warning("quarantined %s: %s", raw.origin, reason)
         return "quarantined"
 
@@ -374,7 +370,8 @@ class Ingester:
                 "subject": mail.subject[:500],
                 "note": "; ".join(n for n in (outcome.ignored, time_note, *mail.notes) if n),
                 "raw": raw.data,
-            }
+            },
+            at=self.now,
         )
         if not outcome.events:
             return "ignored"
@@ -465,5 +462,5 @@ def poll_imap(
     finally:
         ingester.close()
     with store.transaction():
-        store.mark_run("poll", str(total))
+        store.mark_run("poll", str(total), at=now)
     return total

@@ -47,6 +47,18 @@ from daemon.store import Store
 log = logging.getLogger("casewatch.runner")
 
 
+@contextlib.contextmanager
+def _logged(what: str) -> Iterator[None]:
+    """A step whose failure must not stop the loop: a failure is logged (a warning with the
+    exception; its traceback too when it is a bug) and the loop goes on."""
+    try:
+        yield
+    except Exception as e:
+        log.warning(
+            "%s failed: %s", what, str(e) or type(e).__name__, exc_info=not isinstance(e, CasewatchError)
+        )
+
+
 class AlreadyRunning(RuntimeFailure):
     """Another ``casewatch run`` holds the state folder's lock."""
 
@@ -148,11 +160,11 @@ class Runner:
                 log.exception("%s failed (a bug)", name)
             result.failed.append(name)
             self.stage_failures[name] = self.stage_failures.get(name, 0) + 1
-            with contextlib.suppress(Exception):
+            with _logged(f"counting the {name} failure for the admin alert"):
                 alerts.failed(self.store, self.config, name, str(e) or type(e).__name__, self.clock())
             return None
         if proven(value):
-            with contextlib.suppress(Exception):
+            with _logged(f"noting that {name} works again"):
                 alerts.succeeded(self.store, self.config, name, self.clock())
         return value
 
@@ -192,8 +204,8 @@ class Runner:
 
         self._stage("smtp", result, send, proven=lambda counts: bool(counts and counts.sent))
         self.ticks += 1
-        with contextlib.suppress(Exception), self.store.transaction():
-            self.store.mark_run("cycle", str(result.sending))
+        with _logged("recording the cycle"), self.store.transaction():
+            self.store.mark_run("cycle", str(result.sending), at=self.clock())
         log.info(
             "cycle: %d read, %d due, %s%s",
             result.read,

@@ -367,6 +367,33 @@ def test_one_tick_drains_a_backlog_and_tells_the_watchdog_it_is_alive(tmp_path, 
     assert b"WATCHDOG=1" in heard
 
 
+def test_the_cycle_is_recorded_at_the_runners_clock(tmp_path, smtp):
+    """The store is handed the instant (the runner's clock), not the wall clock."""
+    cfg = parse({"daemon": {"idle": False}})
+    cfg = dataclasses.replace(cfg, smtp=smtp.smtp(timeout=5.0))
+    with Store(tmp_path / "cw.db") as store:
+        Runner(cfg, store, clock=Clock("2026-09-16 10:00")).tick()
+        assert datetime.fromisoformat(store.health()["last_cycle"]) == t("2026-09-16 10:00")
+
+
+def test_a_failing_alert_or_cycle_record_is_logged_and_the_loop_goes_on(tmp_path, smtp, caplog):
+    """What the runner cannot note (the admin alert's count, the cycle's record) is a warning
+    with the reason, never a silent loss; the tick still ends."""
+    cfg = parse({"daemon": {"idle": False}})
+    cfg = dataclasses.replace(cfg, smtp=smtp.smtp(timeout=5.0))
+    with Store(tmp_path / "cw.db") as store:
+        raw = sqlite3.connect(tmp_path / "cw.db")
+        raw.execute("DROP TABLE runs")
+        raw.execute("DROP TABLE failures")
+        raw.close()
+        with caplog.at_level("WARNING", logger="casewatch.runner"):
+            Runner(cfg, store, clock=Clock("2026-09-16 10:00")).tick()
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(m.startswith("recording the cycle failed") and "runs" in m for m in warned), warned
+    # deciding reads the failures too, so that stage fails, and counting its failure fails in turn
+    assert any(m.startswith("counting the decide failure") and "failures" in m for m in warned), warned
+
+
 # --------------------------------------------------------------------------- the database file
 
 

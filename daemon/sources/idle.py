@@ -10,7 +10,6 @@ A server without IDLE makes ``wait`` a plain sleep.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
@@ -63,10 +62,8 @@ class IdleWatcher:
 
     def close(self) -> None:
         source, self._source = self._source, None
-        if source is not None and source._client is not None:
-            with contextlib.suppress(Exception):
-                source._client.idle_done()
         if source is not None:
+            source.end_idle()
             source.close()
 
     def _start(self) -> bool:
@@ -77,14 +74,12 @@ class IdleWatcher:
             password, token = self.credentials()
             source = ImapSource(self.mailbox, password, token)
             source.connect()
-            client = source._client
-            self.supported = bool(client.has_capability("IDLE"))
+            self.supported = source.has_idle()
             if not self.supported:
                 source.close()
                 log.info("the IMAP server has no IDLE: polling every interval only")
                 return False
-            client.select_folder(self.folder, readonly=True)
-            client.idle()
+            source.start_idle(self.folder)
         except (CasewatchError, OSError, Exception) as e:
             self._retry_at = time.monotonic() + self.backoff.next()
             log.warning("IMAP IDLE unavailable, retrying later: %s", e)
@@ -107,16 +102,14 @@ class IdleWatcher:
             if self._source is None:  # no IDLE on this server
                 self.stop.wait(min(left, SLICE))
                 continue
-            client = self._source._client
             try:
                 if time.monotonic() - self._idling_since > self.restart_every:
-                    client.idle_done()
-                    client.idle()
+                    self._source.restart_idle()
                     self._idling_since = time.monotonic()
-                responses = client.idle_check(timeout=min(left, SLICE))
+                responses = self._source.idle_check(min(left, SLICE))
             except Exception as e:
                 log.warning("IMAP IDLE connection lost: %s", e)
-                self._source._broken = True
+                self._source.mark_broken()
                 self.close()
                 self._retry_at = time.monotonic() + self.backoff.next()
                 continue

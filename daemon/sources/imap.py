@@ -239,6 +239,36 @@ class ImapSource:
         with contextlib.suppress(Exception):
             client.shutdown()
 
+    # IDLE, for sources/idle.py: a wake-up hint on one folder (the scan stays the truth)
+
+    def has_idle(self) -> bool:
+        """Whether the connected server offers IDLE."""
+        return bool(self._client.has_capability("IDLE"))
+
+    def start_idle(self, folder: str) -> None:
+        """Select ``folder`` read-only and start IDLE on it."""
+        self._client.select_folder(folder, readonly=True)
+        self._client.idle()
+
+    def restart_idle(self) -> None:
+        """End IDLE and start it again (servers drop an IDLE after about 30 minutes)."""
+        self._client.idle_done()
+        self._client.idle()
+
+    def idle_check(self, timeout: float) -> list[Any]:
+        """The server's untagged responses during IDLE, waiting up to ``timeout`` seconds."""
+        return list(self._client.idle_check(timeout=timeout))
+
+    def end_idle(self) -> None:
+        """End IDLE if connected, ignoring errors (the connection may already be gone)."""
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.idle_done()
+
+    def mark_broken(self) -> None:
+        """The connection failed: ``close()`` drops it without a LOGOUT."""
+        self._broken = True
+
     def _fetch(self, uids: list[int]) -> dict[int, Fetched]:
         try:
             response = self._client.fetch(uids, list(FETCH_ITEMS))
