@@ -13,6 +13,8 @@ The package reads as the flow of the program (README.md's "How it works" has the
 - ``cycle``       one gather -> decide -> apply cycle: new mail, what is due, queue and send;
 - ``outbound/``   how mail goes out: planned, rendered, composed, queued, sent by a transport;
 - ``digest``      the weekly digest of one program manager (pure);
+- ``response_times``  vendor response times and their attainment of the thresholds (pure);
+- ``digest_calendar``  what falls due soon, and the digest's iCalendar events (pure);
 - ``ics``         iCalendar files (pure);
 - ``alerts``      the admin alert after failures in a row, and on recovery;
 - ``runner``      ``casewatch run``: the daemon loop, one cycle per tick;

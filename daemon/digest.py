@@ -34,30 +34,33 @@ Sections (each a list; an empty one is left out of the mail):
                  then opens with that, and never calls the week quiet;
 ``calendar``     the events of the iCalendar file sent with the digest (``daemon.ics.Entry``):
                  the next support calls, their agenda cut-offs, and ``coming``.
+
+``response`` and ``attainment`` are computed in ``daemon.response_times``; ``coming`` and the
+calendar's events in ``daemon.digest_calendar`` (``calendar_for`` is re-exported here).
 """
 
 from __future__ import annotations
 
-import hashlib
-import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.config import Config, ProgramManager
-from daemon.ics import Entry
+from daemon.digest_calendar import WHAT, calendar_entries, calendar_for, coming
 from daemon.model import Action
 from daemon.outbound.context import case_dict
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around, digest_slot
-from daemon.policy.clocks import OURS, RESPONSES, instant
-from daemon.policy.engine import Snapshot, agenda_key, candidates, due_among
+from daemon.policy.clocks import instant
+from daemon.policy.engine import Snapshot, agenda_key, candidates
 from daemon.policy.rules import Context, duration, when
+from daemon.response_times import TRAILING_WEEKS, attainment, bar, response
+
+__all__ = ["Weekly", "calendar_for", "coming", "digest", "for_pm"]
 
 WEEK = timedelta(days=7)
-TRAILING_WEEKS = 12
 AUTO_CLOSE_RISK = timedelta(days=21)
 AUTO_CLOSE = timedelta(days=28)
 NEEDS_YOU = ("pm_system_down", "pm_stalled_high", "pm_assist")
@@ -70,80 +73,6 @@ LADDER_LIMIT = 40  # the ladder section lists the most urgent open cases, then c
 AGE_BUCKETS = (("under 1 week", 7), ("1-4 weeks", 28), ("1-3 months", 91), ("over 3 months", None))
 #: Reply commands by which a PM has acted on a case that needs them.
 ACTED = ("agenda", "done", "mute", "snooze")
-#: Candidates that are not "something falling due in a case": listed elsewhere or not at all.
-NOT_COMING = ("digest", "backlog", "agenda")
-CALLS_AHEAD = 3  # support calls in the calendar file
-CALL_LENGTH = timedelta(hours=1)  # how long a support call is shown in the calendar file
-#: What each action kind is, in a few words (the kinds a rule may add later show as their name).
-WHAT = {
-    "request_update": "update request due",
-    "escalate": "escalation due",
-    "pm_assist": "PM help due",
-    "pm_system_down": "System/Component Down alert",
-    "pm_stalled_high": "stalled high-priority alert",
-    "customer_turn": "our answer owed to Ex Libris",
-    "survey": "survey reminder",
-    "share_on_list": "share on the list",
-    "description_gaps": "description gaps",
-    "widespread": "widespread problem",
-    "coordinator_contact": "contact the coordinator",
-    "post_call_followup": "follow-up after the call",
-    "handover": "handover",
-    "pm_escalation": "escalation requested (FYI)",
-    "owner_inactive": "owner did not act",
-    "owner_unreachable": "owner unreachable",
-    "record_update": "case of record update",
-}
-
-
-def waits(ctx: Context) -> list[tuple[datetime, datetime]]:
-    """(since when the vendor owed us, when it answered) for each answer to something of ours."""
-    out = []
-    waiting: datetime | None = None
-    for e in ctx.events:
-        if e.kind == "case_opened" or (e.kind in OURS and e.actor in ("member", "pm")):
-            waiting = waiting or e.at
-        elif e.actor == "vendor" and e.kind in RESPONSES and waiting is not None:
-            out.append((waiting, e.at))
-            waiting = None
-    return out
-
-
-def response_samples(ctx: Context, calendar: BusinessCalendar) -> list[tuple[datetime, float]]:
-    """(when the vendor answered, business hours it took) for each answer to something of ours."""
-    return [
-        (answered, round(calendar.working_time(since, answered) / timedelta(hours=1), 1))
-        for since, answered in waits(ctx)
-    ]
-
-
-def _priority_at(ctx: Context, at: datetime) -> str:
-    """The case's priority at ``at`` (normal when none was known yet)."""
-    found = "normal"
-    for since, priority in ctx.clocks.priorities:
-        if since <= at:
-            found = priority
-    return found
-
-
-def on_time(ctx: Context) -> list[tuple[datetime, bool]]:
-    """(when the vendor answered, whether within the ``request_update`` threshold of the case's
-    priority then) for each answer: the threshold counted as the ladder counts it (business
-    time on the case's calendar, or the 24x7 clock for the around-the-clock priorities)."""
-    rule = ctx.config.actions.request_update
-    out = []
-    for since, answered in waits(ctx):
-        priority = _priority_at(ctx, answered)
-        around = priority in ctx.config.calendar.around_the_clock
-        limit = ctx.calendar.add(since, duration(getattr(rule, priority)), around)
-        out.append((answered, answered <= limit))
-    return out
-
-
-def _share(values: Sequence[bool]) -> dict[str, Any]:
-    n, k = len(values), sum(values)
-    share = round(100 * k / n) if n else None
-    return {"n": n, "within": k, "share": share, "bar": (max(2, share) if share else 0)}
 
 
 @dataclass(frozen=True)
@@ -183,106 +112,6 @@ def _acted(ctx: Context, action: Action, now: datetime, config: Config) -> _Acte
             if call > now:
                 found = _Acted("agenda", e.at, by, call)
     return found
-
-
-def _uid(*parts: str, config: Config) -> str:
-    domain = config.outbound.from_address.rpartition("@")[2].lower() or "casewatch.invalid"
-    return f"{'-'.join(parts)}@{domain}"
-
-
-def coming(
-    ctxs: Sequence[Context],
-    actions: Sequence[Action],
-    sent: frozenset[str],
-    now: datetime,
-    horizon: datetime,
-    wanted: Iterable[str] | None = None,
-) -> list[Action]:
-    """The candidates falling due after ``now`` and by ``horizon``, not sent, as reply commands
-    leave them (a snoozed one at its snooze's end), soonest first; only those of the cases
-    ``wanted`` (by number), when given."""
-    numbers = None if wanted is None else set(wanted)
-    out = []
-    for a in due_among(ctxs, actions, sent, horizon):
-        if a.due_at <= now or a.kind in NOT_COMING:
-            continue
-        if numbers is not None and not ({a.case, *a.cases} & numbers):
-            continue
-        out.append(a)
-    return out
-
-
-def calendar_entries(
-    ctxs: Sequence[Context],
-    actions: Sequence[Action],
-    due: Sequence[Action],
-    now: datetime,
-    config: Config,
-) -> list[Entry]:
-    """The events of the calendar file: the next support calls and their agenda cut-offs, then
-    the actions ``due`` (from ``coming``). Each UID is what the event is (a call's date, an
-    action's key), so the same call or action keeps its UID from one file to the next."""
-    calendar = BusinessCalendar.of(config)
-    entries = []
-    agenda_on = config.actions.agenda.enabled
-    on_agenda = next((a.cases for a in actions if a.kind == "agenda"), ())
-    call = now
-    for i in range(CALLS_AHEAD):
-        call = calls_around(call, config)[1]
-        day = call.astimezone(calendar.tz).date().isoformat()
-        cutoff = calendar.subtract(call, duration(config.actions.agenda.before))
-        cases = f" Cases on the agenda so far: {', '.join(on_agenda)}." if i == 0 and on_agenda else ""
-        entries.append(
-            Entry(
-                _uid("support-call", day, config=config),
-                call,
-                "Alliance / Ex Libris support call",
-                (f"The monthly support call. Agenda cut-off: {when(cutoff, calendar)}." if agenda_on else "")
-                + cases,
-                CALL_LENGTH,
-                ("support call",),
-            )
-        )
-        if agenda_on:
-            entries.append(
-                Entry(
-                    _uid("agenda-cutoff", day, config=config),
-                    cutoff,
-                    f"Agenda cut-off for the support call of {call.astimezone(calendar.tz):%a %b %d}",
-                    f"casewatch sends the agenda draft of the support call on {when(call, calendar)}; "
-                    "a case flagged after this goes to the coordinator directly.",
-                    categories=("support call",),
-                )
-            )
-    by_number = {c.number: c for c in ctxs}
-    for a in due:
-        ctx = by_number.get(a.case or "")
-        what = WHAT.get(a.kind, a.kind.replace("_", " "))
-        about = f"case {a.case}" if a.case else f"cases {', '.join(a.cases)}"
-        inst = f" ({ctx.case.institution})" if ctx and ctx.case.institution else ""
-        key = hashlib.sha256(a.key.encode()).hexdigest()[:20]
-        entries.append(
-            Entry(
-                _uid(a.kind.replace("_", "-"), key, config=config),
-                a.due_at,
-                f"{what[:1].upper()}{what[1:]}: {about}{inst}",
-                f"{a.reason}\n\nTo: {', '.join(a.to) or 'nobody'}",
-                categories=(a.kind,),
-            )
-        )
-    return entries
-
-
-def _stats(values: Sequence[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0, "median": None, "p90": None}
-    ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, max(0, round(0.9 * len(ordered) + 0.5) - 1))]
-    return {"n": len(ordered), "median": round(statistics.median(ordered), 1), "p90": round(p90, 1)}
-
-
-def _bar(value: float, top: float) -> int:
-    return 0 if top <= 0 else max(2, round(100 * value / top)) if value else 0
 
 
 def digest(
@@ -417,20 +246,8 @@ def digest(
         if c.clocks.closed_at and start < c.clocks.closed_at <= period_end
     ]
 
-    samples = [s for ctx in mine for s in response_samples(ctx, calendar)]
-    week = [h for at, h in samples if start < at <= period_end]
     trailing_start = start - TRAILING_WEEKS * WEEK
-    trailing = [h for at, h in samples if trailing_start < at <= start]
-    trend = []
-    for i in range(TRAILING_WEEKS, -1, -1):
-        lo, hi = period_end - (i + 1) * WEEK, period_end - i * WEEK
-        values = [h for at, h in samples if lo < at <= hi]
-        trend.append({"week": f"{lo.astimezone(calendar.tz):%b %d}", **_stats(values)})
-    top = max((t["median"] or 0 for t in trend), default=0)
-    for t in trend:
-        t["bar"] = _bar(t["median"] or 0, top)
-
-    attainment = _attainment(mine, start, trailing_start, period_end, config)
+    attainment_section = attainment(mine, start, trailing_start, period_end, config)
 
     call_section = _support_call(ctxs, actions, mine, period_end, horizon, snapshot, config, card)
     upcoming = coming(ctxs, actions, sent, period_end, horizon, numbers)
@@ -450,7 +267,7 @@ def digest(
     top_inst = max(per_inst.values(), default=0)
     names = {i.code: i.name or i.code for i in config.institutions}
     institutions = [
-        {"code": code, "name": names.get(code, code), "open": n, "bar": _bar(n, top_inst)}
+        {"code": code, "name": names.get(code, code), "open": n, "bar": bar(n, top_inst)}
         for code, n in sorted(per_inst.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     ages_count: Counter[str] = Counter()
@@ -460,7 +277,7 @@ def digest(
         ages_count[label] += 1
     top_age = max(ages_count.values(), default=0)
     ages = [
-        {"label": lbl, "count": ages_count[lbl], "bar": _bar(ages_count[lbl], top_age)}
+        {"label": lbl, "count": ages_count[lbl], "bar": bar(ages_count[lbl], top_age)}
         for lbl, _ in AGE_BUCKETS
     ]
 
@@ -487,8 +304,8 @@ def digest(
         "ladder_more": max(0, len(ladder) - LADDER_LIMIT),
         "new": new,
         "closed": closed,
-        "response": {"week": _stats(week), "trailing": _stats(trailing), "trend": trend},
-        "attainment": attainment,
+        "response": response(mine, start, period_end, calendar),
+        "attainment": attainment_section,
         "institutions": institutions,
         "ages": ages if open_cases else [],
         "snoozed": snoozed,
@@ -506,46 +323,6 @@ def _whom(action: Action, pm: ProgramManager, mine: Sequence[Context]) -> str:
     if owner and to == [owner.lower()]:
         return "the owner"
     return ", ".join(action.to) or "nobody"
-
-
-def _attainment(
-    mine: Sequence[Context], start: datetime, trailing_start: datetime, end: datetime, config: Config
-) -> dict[str, Any]:
-    """The share of vendor responses within the ``request_update`` thresholds: overall, by area,
-    by institution; this week and the trailing 12 weeks (the weeks before this one)."""
-    rule = config.actions.request_update
-    rows: dict[tuple[str, str], tuple[list[bool], list[bool]]] = {}
-    total: tuple[list[bool], list[bool]] = ([], [])
-    for ctx in mine:
-        for answered, ok in on_time(ctx):
-            if start < answered <= end:
-                slot = 0
-            elif trailing_start < answered <= start:
-                slot = 1
-            else:
-                continue
-            total[slot].append(ok)
-            for group, name in (("area", ctx.route.area), ("institution", ctx.case.institution or "unknown")):
-                rows.setdefault((group, name), ([], []))[slot].append(ok)
-    names = {i.code: i.name or i.code for i in config.institutions}
-
-    def row(group: str, name: str, values: tuple[list[bool], list[bool]]) -> dict[str, Any]:
-        label = names.get(name, name) if group == "institution" else name
-        return {
-            "group": group,
-            "code": name,
-            "name": label,
-            "week": _share(values[0]),
-            "trailing": _share(values[1]),
-        }
-
-    return {
-        "thresholds": {p: getattr(rule, p) for p in ("system_down", "high", "normal", "low")},
-        "all": row("all", "all", total),
-        "rows": [
-            row(g, n, v) for (g, n), v in sorted(rows.items(), key=lambda kv: (kv[0][0] != "area", kv[0][1]))
-        ],
-    }
 
 
 def _support_call(
@@ -610,19 +387,6 @@ class Weekly:
             self._weeks[period_end] = candidates(self.snapshot, period_end, self.config)
         ctxs, actions = self._weeks[period_end]
         return digest(pm, ctxs, actions, period_end, self.config, self.unread_since, self.snapshot)
-
-
-def calendar_for(
-    snapshot: Snapshot, now: datetime, config: Config, pm: ProgramManager | None = None
-) -> list[Entry]:
-    """The calendar file's events as of ``now``: the next support calls, their agenda cut-offs,
-    and what falls due in the coming week in ``pm``'s areas (every area without ``pm``)."""
-    ctxs, actions = candidates(snapshot, now, config)
-    numbers = None
-    if pm is not None:
-        numbers = {c.number for c in ctxs if c.route.area in pm.areas and c.case.source == "vendor"}
-    due = coming(ctxs, actions, snapshot.sent, now, now + WEEK, numbers)
-    return calendar_entries(ctxs, actions, due, now, config)
 
 
 def for_pm(pm: ProgramManager, snapshot: Snapshot, period_end: datetime, config: Config) -> dict[str, Any]:

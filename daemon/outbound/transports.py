@@ -33,99 +33,50 @@ SASL XOAUTH2, asking the source for a token on every new connection (tokens expi
 
 ``FileTransport`` writes ``<folder>/<name>.eml``, the name derived from the Message-ID, so
 sending the same message again replaces its file instead of adding one.
+
+The failures and their classification live in ``daemon.outbound.failures``, the file transport
+in ``daemon.outbound.folder``; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import os
-import re
 import smtplib
 import ssl
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
 from daemon.config import Config, Smtp, no_password, oauth2_token, secret
-from daemon.errors import ConfigError, Problem, RuntimeFailure
+from daemon.errors import ConfigError, Problem
+from daemon.outbound.failures import (
+    PermanentFailure,
+    SendFailure,
+    TemporaryFailure,
+    by_code,
+    describe,
+    dropped,
+    refusal,
+    reply_text,
+)
+from daemon.outbound.folder import FileTransport, file_name
 from daemon.sources.imap import is_loopback
+
+#: Callers import these from here (the failures and the file transport have modules of their own).
+__all__ = [
+    "FileTransport",
+    "PermanentFailure",
+    "SendFailure",
+    "SmtpTransport",
+    "TemporaryFailure",
+    "Transport",
+    "file_name",
+    "transport_for",
+]
 
 log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "plain": 25}
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _text(reply: bytes | str) -> str:
-    return _one_line(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply)
-
-
-class SendFailure(RuntimeFailure):
-    """A message could not be sent. ``code``: the SMTP reply code, or None; ``message``: one line.
-
-    ``refused`` and ``accepted`` are set when the server refused some recipients only.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        code: int | None = None,
-        *,
-        refused: Mapping[str, tuple[int, str]] | None = None,
-        accepted: Sequence[str] = (),
-    ) -> None:
-        self.message = _one_line(message)
-        self.code = code
-        self.refused: dict[str, tuple[int, str]] = dict(refused or {})
-        self.accepted: tuple[str, ...] = tuple(accepted)
-        super().__init__(self.message)
-
-
-class TemporaryFailure(SendFailure):
-    """Try again later: 4xx, network, timeout, TLS, SMTP AUTH, an unwritable folder."""
-
-
-class PermanentFailure(SendFailure):
-    """The server refused this message for good (5xx to MAIL FROM, RCPT TO or DATA)."""
-
-
-def _by_code(code: int, message: str) -> SendFailure:
-    if 500 <= code <= 599:
-        return PermanentFailure(message, code)
-    return TemporaryFailure(message, code if code > 0 else None)
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """True when ``exc`` is, or was raised while handling, a timeout (smtplib re-raises
-    a timeout while reading a reply as ``SMTPServerDisconnected``)."""
-    seen: BaseException | None = exc
-    for _ in range(5):
-        if seen is None:
-            return False
-        if isinstance(seen, TimeoutError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _dropped(exc: BaseException) -> bool:
-    """True when the server closed or reset a connection that was up."""
-    if _timed_out(exc):
-        return False
-    return isinstance(
-        exc,
-        smtplib.SMTPServerDisconnected | ConnectionResetError | ConnectionAbortedError | BrokenPipeError,
-    )
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -278,21 +229,21 @@ class SmtpTransport:
             else:
                 check = f"the password in ${smtp.password_env}"
             raise TemporaryFailure(
-                f"{self._where()}: {step} failed: {e.smtp_code} {_text(e.smtp_error)} "
+                f"{self._where()}: {step} failed: {e.smtp_code} {reply_text(e.smtp_error)} "
                 f"(hint: check smtp.username and {check})",
                 e.smtp_code,
             ) from e
         except smtplib.SMTPResponseException as e:  # greeting, EHLO, STARTTLS: never the message's fault
             _close(client)
             raise TemporaryFailure(
-                f"{self._where()}: {step} failed: {e.smtp_code} {_text(e.smtp_error)}",
+                f"{self._where()}: {step} failed: {e.smtp_code} {reply_text(e.smtp_error)}",
                 e.smtp_code if e.smtp_code > 0 else None,
             ) from e
         except (smtplib.SMTPException, OSError) as e:
             _close(client)
-            if _dropped(e):
+            if dropped(e):
                 raise
-            raise TemporaryFailure(f"{self._where()}: {step} failed: {_describe(e)}") from e
+            raise TemporaryFailure(f"{self._where()}: {step} failed: {describe(e)}") from e
         log.info("connected to %s:%d (%s)", smtp.host, self.port, smtp.security)
         return client
 
@@ -321,10 +272,12 @@ class SmtpTransport:
                 raise
             except smtplib.SMTPRecipientsRefused as e:
                 self._keep_if_usable()
-                raise _refusal(where, e.recipients, recipients) from e
+                raise refusal(where, e.recipients, recipients) from e
             except smtplib.SMTPResponseException as e:  # MAIL FROM or DATA refused (or 421)
                 self._keep_if_usable()
-                raise _by_code(e.smtp_code, f"{where} refused: {e.smtp_code} {_text(e.smtp_error)}") from e
+                raise by_code(
+                    e.smtp_code, f"{where} refused: {e.smtp_code} {reply_text(e.smtp_error)}"
+                ) from e
             except UnicodeEncodeError as e:
                 self._discard()
                 raise PermanentFailure(
@@ -332,14 +285,14 @@ class SmtpTransport:
                 ) from e
             except (smtplib.SMTPException, OSError) as e:
                 self._discard()
-                if _dropped(e) and not retried:
-                    log.warning("%s: the connection dropped (%s); reconnecting once", where, _describe(e))
+                if dropped(e) and not retried:
+                    log.warning("%s: the connection dropped (%s); reconnecting once", where, describe(e))
                     retried = True
                     continue
                 again = " (again, after reconnecting)" if retried else ""
-                raise TemporaryFailure(f"{where}: {_describe(e)}{again}") from e
+                raise TemporaryFailure(f"{where}: {describe(e)}{again}") from e
             if refused:
-                raise _refusal(where, refused, recipients)
+                raise refusal(where, refused, recipients)
             return
 
     def _keep_if_usable(self) -> None:
@@ -379,107 +332,6 @@ def _xoauth2(client: smtplib.SMTP, username: str, token: str) -> None:
 def _close(client: smtplib.SMTP | None) -> None:
     if client is not None:
         client.close()
-
-
-def _describe(exc: BaseException) -> str:
-    if _timed_out(exc):
-        return "timed out"
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return "the server closed the connection"
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, smtplib.SMTPException) else f"{type(exc).__name__}: {text}"
-
-
-def _refusal(where: str, refused: Mapping[str, tuple[int, bytes]], recipients: Sequence[str]) -> SendFailure:
-    """The error for refused recipients: temporary if any refusal is, else permanent."""
-    answers = {address: (code, _text(text)) for address, (code, text) in refused.items()}
-    temporary = [a for a, (code, _) in answers.items() if not 500 <= code <= 599]
-    accepted = [r for r in recipients if r not in answers]
-    detail = "; ".join(f"{address}: {code} {text}" for address, (code, text) in answers.items())
-    sent = f"sent to {', '.join(accepted)}" if accepted else "sent to nobody"
-    message = f"{where}: {len(answers)} of {len(recipients)} recipient(s) refused ({detail}); {sent}"
-    if temporary:
-        return TemporaryFailure(message, answers[temporary[0]][0], refused=answers, accepted=accepted)
-    first = next(iter(answers.values()))[0]
-    return PermanentFailure(message, first, refused=answers, accepted=accepted)
-
-
-# --------------------------------------------------------------------------- files
-
-_SAFE = re.compile(r"[a-z0-9][a-z0-9.@+=-]*")
-_UNSAFE = re.compile(r"[^A-Za-z0-9.@+=-]")
-NAME_LIMIT = 150
-
-
-def file_name(message_id: str) -> str:
-    """The file name of a message, from its Message-ID: the same ID, the same name.
-
-    An ID of lower-case letters, digits and ``.@+=-`` (as casewatch makes them) is the
-    name as it is, without its angle brackets; any other is made safe and gets ``_`` and
-    a hash of the ID, so that two IDs never share a file, even on a case-insensitive disk.
-    """
-    mid = message_id.strip()
-    if mid.startswith("<") and mid.endswith(">"):
-        mid = mid[1:-1].strip()
-    if not mid:
-        raise ValueError("a message without a Message-ID cannot be written to a file")
-    if len(mid) <= NAME_LIMIT and _SAFE.fullmatch(mid):
-        return f"{mid}.eml"
-    digest = hashlib.sha256(mid.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    stem = _UNSAFE.sub("_", mid[:100]).lstrip(".")
-    return f"{stem}_{digest}.eml"
-
-
-class FileTransport:
-    """Writes each message to ``folder/<name>.eml`` (see ``file_name``), atomically.
-
-    The bytes go to a temporary file in the folder (``.<name>.<random>.tmp``), flushed to
-    disk, then renamed over the final name: a reader sees the old file or the new one,
-    never a part. The folder is created when missing. Files are private to their owner.
-    """
-
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
-
-    def __repr__(self) -> str:
-        return f"FileTransport({str(self.folder)!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def path_of(self, message_id: str) -> Path:
-        """Where the message with this Message-ID is written."""
-        return self.folder / file_name(message_id)
-
-    def send(self, sender: str, recipients: Sequence[str], message: bytes, message_id: str) -> None:
-        target = self.path_of(message_id)
-        tmp: str | None = None
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem[:60]}.", suffix=".tmp", dir=self.folder)
-            with os.fdopen(fd, "wb") as out:
-                out.write(message)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-            tmp = None
-        except OSError as e:
-            raise TemporaryFailure(f"cannot write message {message_id} to {target}: {e}") from e
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-
-    def close(self) -> None:
-        pass
 
 
 # --------------------------------------------------------------------------- choosing
