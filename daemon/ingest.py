@@ -166,27 +166,27 @@ def _die_with_parent(parent: int) -> None:
 def _worker_init(config: Config, parent: int) -> None:
     _die_with_parent(parent)
     # Ctrl-C reaches the whole process group: the daemon finishes the batch in hand and ends the
-    # pool itself, so a worker must not die of it first (it was started ignoring SIGINT, see
-    # _sigint_ignored; this covers a pool started outside the main thread). SIGTERM stays
-    # fatal: the pool uses it to end the workers when one of them died.
+    # pool itself, so a worker must not die of it first (it was started with SIGINT held back,
+    # see sigint_held, until now). SIGTERM stays fatal: the pool uses it to end the workers
+    # when one of them died.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held back since it was started
     _worker["config"] = config
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while workers start: an ignored signal stays ignored across exec, so a Ctrl-C
-    while a worker imports cannot kill it before ``_worker_init``. Only the main thread may
-    change a handler; elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+def sigint_held() -> Iterator[None]:
+    """Hold SIGINT back (blocked, never ignored) in this thread while workers start.
+
+    A worker inherits the block across exec, so a Ctrl-C while it imports cannot kill it before
+    ``_worker_init`` ignores SIGINT (a pending one is then dropped). This process loses nothing:
+    a Ctrl-C that came meanwhile is taken by another of its threads at once, or by this one
+    when the block ends. (Ignoring SIGINT instead lost a Ctrl-C that came in that window.)"""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        if before is not None:  # None: a handler not set from Python, which cannot be put back
-            signal.signal(signal.SIGINT, before)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _worker_prepare(data: bytes) -> Prepared:
@@ -231,7 +231,7 @@ class Ingester:
         """Start parsing a big batch in the workers; None for a small one (parsed in place)."""
         if self.workers < 2 or len(batch.messages) < PARALLEL_FROM:
             return None
-        with _sigint_ignored():  # the workers start as the pool is given work
+        with sigint_held():  # the workers start as the pool is given work
             return self._start(batch)
 
     def _start(self, batch: Batch) -> Iterator[Prepared]:

@@ -320,3 +320,26 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait()
+
+
+def test_a_ctrl_c_while_workers_start_is_held_back_not_lost() -> None:
+    """The daemon holds SIGINT back while its workers start (they inherit the block and ignore
+    SIGINT once ready); a Ctrl-C in that window reaches the daemon afterwards. Ignoring SIGINT
+    there instead lost it: the daemon ran on after the user's Ctrl-C."""
+    from daemon.ingest import sigint_held
+
+    got: list[int] = []
+    before = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        with sigint_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+        for _ in range(100):  # a signal taken by another thread runs its handler in this one soon
+            if got:
+                break
+            time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert blocked
+    assert got == [signal.SIGINT]
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
