@@ -166,27 +166,33 @@ def _die_with_parent(parent: int) -> None:
 def _worker_init(config: Config, parent: int) -> None:
     _die_with_parent(parent)
     # Ctrl-C reaches the whole process group: the daemon finishes the batch in hand and ends the
-    # pool itself, so a worker must not die of it first (it was started with SIGINT held back,
-    # see sigint_held, until now). SIGTERM stays fatal: the pool uses it to end the workers
-    # when one of them died.
+    # pool itself, so a worker must not die of it first (it was started ignoring SIGINT, see
+    # sigint_held; this covers a pool started outside the main thread). SIGTERM stays fatal:
+    # the pool uses it to end the workers when one of them died.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held back since it was started
     _worker["config"] = config
 
 
 @contextlib.contextmanager
 def sigint_held() -> Iterator[None]:
-    """Hold SIGINT back (blocked, never ignored) in this thread while workers start.
-
-    A worker inherits the block across exec, so a Ctrl-C while it imports cannot kill it before
-    ``_worker_init`` ignores SIGINT (a pending one is then dropped). This process loses nothing:
-    a Ctrl-C that came meanwhile is taken by another of its threads at once, or by this one
-    when the block ends. (Ignoring SIGINT instead lost a Ctrl-C that came in that window.)"""
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    """Hold SIGINT back while workers start: ignored, so that a worker inherits the ignore
+    across exec and a Ctrl-C while it imports cannot kill it before ``_worker_init``; and
+    blocked in this thread (and the pool's threads, started inside), so that this process
+    does not lose a Ctrl-C that comes meanwhile: a blocked signal is never discarded as
+    ignored, it waits, and is taken when the handler is back and the block ends."""
+    before_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    changed = False
+    before: Any = None
     try:
+        # Only the main thread may change a handler; a Ctrl-C already pending is taken as it is.
+        if threading.current_thread() is threading.main_thread() and signal.SIGINT not in signal.sigpending():
+            before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            changed = True
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        if changed:  # (None: a handler not set from Python; Python's own default then)
+            signal.signal(signal.SIGINT, before if before is not None else signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before_mask)
 
 
 def _worker_prepare(data: bytes) -> Prepared:

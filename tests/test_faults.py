@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections import Counter
 from pathlib import Path
@@ -322,24 +323,40 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def test_a_ctrl_c_while_workers_start_is_held_back_not_lost() -> None:
-    """The daemon holds SIGINT back while its workers start (they inherit the block and ignore
-    SIGINT once ready); a Ctrl-C in that window reaches the daemon afterwards. Ignoring SIGINT
-    there instead lost it: the daemon ran on after the user's Ctrl-C."""
-    from daemon.ingest import sigint_held
+def test_a_ctrl_c_while_workers_start_is_held_back_not_lost(tmp_path: Path) -> None:
+    """While the daemon starts its parsing workers, SIGINT is ignored (a worker inherits that
+    across exec, so a Ctrl-C cannot kill it while it imports) and blocked in the starting
+    thread (so the daemon does not lose it: it is taken afterwards). A fresh interpreter, as
+    the daemon is: no other thread that could take the signal."""
+    script = tmp_path / "held.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import multiprocessing, os, signal, sys
+            from daemon.ingest import sigint_held
 
-    got: list[int] = []
-    before = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
-    try:
-        with sigint_held():
-            os.kill(os.getpid(), signal.SIGINT)
-            blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
-        for _ in range(100):  # a signal taken by another thread runs its handler in this one soon
-            if got:
-                break
-            time.sleep(0.01)
-    finally:
-        signal.signal(signal.SIGINT, before)
-    assert blocked
-    assert got == [signal.SIGINT]
-    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+            def ignored_here(queue):
+                status = open("/proc/self/status").read()
+                mask = int(status.split("SigIgn:")[1].split()[0], 16)
+                queue.put(bool(mask & (1 << (signal.SIGINT - 1))))
+
+            if __name__ == "__main__":
+                got = []
+                signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+                ctx = multiprocessing.get_context("spawn")
+                queue = ctx.Queue()
+                with sigint_held():
+                    worker = ctx.Process(target=ignored_here, args=(queue,))
+                    worker.start()
+                    os.kill(os.getpid(), signal.SIGINT)
+                    during = list(got)
+                print(during, got, queue.get(timeout=60))
+                worker.join()
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env, check=True
+    ).stdout
+    assert out.split() == ["[]", f"[{int(signal.SIGINT)}]", "True"]
