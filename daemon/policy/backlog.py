@@ -32,19 +32,21 @@ def cutoff(now: datetime, config: Config) -> datetime:
     return BusinessCalendar.of(config).subtract(now, duration(config.sending.stale_after))
 
 
-def marked(due: Sequence[Action], now: datetime, config: Config) -> list[Action]:
-    """``due`` with its stale actions marked (``stale=True``): what ``casewatch due`` lists."""
+def listed(due: Sequence[Action], now: datetime, config: Config) -> list[Action]:
+    """What ``casewatch due`` lists: ``due`` with its stale actions marked (``stale=True``), then
+    each PM's ``backlog`` summary of them."""
     edge = cutoff(now, config)
-    return [replace(a, stale=True) if is_stale(a, edge) else a for a in due]
+    marked = [replace(a, stale=True) if is_stale(a, edge) else a for a in due]
+    return marked + backlog([a for a in marked if a.stale], now, config)
 
 
 def summarize(due: Sequence[Action], now: datetime, config: Config) -> list[Action]:
     """What a cycle mails of ``due``: the fresh actions as they are, the stale ones as one
     ``backlog`` action per PM (the first PM of an action's area uses up its keys)."""
     edge = cutoff(now, config)
-    fresh = [a for a in due if not is_stale(a, edge)]
-    stale = [a for a in due if is_stale(a, edge)]
-    return fresh + backlog(stale, now, config)
+    return [a for a in due if not is_stale(a, edge)] + backlog(
+        [a for a in due if is_stale(a, edge)], now, config
+    )
 
 
 def backlog(stale: Sequence[Action], now: datetime, config: Config) -> list[Action]:

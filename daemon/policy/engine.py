@@ -109,9 +109,7 @@ def decide(snapshot: Snapshot, now: datetime, config: Config) -> list[Action]:
     """The actions due at ``now`` and not yet sent, most urgent first; stale ones marked, each
     PM's ``backlog`` summary of them after (what ``casewatch due`` lists)."""
     ctxs, actions = candidates(snapshot, now, config)
-    due = due_among(ctxs, actions, snapshot.sent, now)
-    summaries = [a for a in backlog.summarize(due, now, config) if a.kind == "backlog"]
-    return backlog.marked(due, now, config) + summaries
+    return backlog.listed(due_among(ctxs, actions, snapshot.sent, now), now, config)
 
 
 def evaluate(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[Context], list[Action]]:
