@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypeGuard, get_args
 
-#: Event kinds of the outside contract (spec/contract.md).
-EVENT_KINDS = (
+#: Event kinds of the outside contract (spec/contract.md); ``EVENT_KINDS`` lists them.
+EventKind = Literal[
     "case_opened",
     "vendor_comment",
     "member_comment",
@@ -30,12 +30,13 @@ EVENT_KINDS = (
     "reminder_sent",
     "command",
     "handover",
-)
+]
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
 PRIORITIES = ("system_down", "high", "normal", "low")
 
 #: Action kinds of the outside contract (spec/contract.md), in ladder order first.
-ACTION_KINDS = (
+ActionKind = Literal[
     "request_update",
     "escalate",
     "pm_assist",
@@ -55,11 +56,32 @@ ACTION_KINDS = (
     "owner_unreachable",
     "record_update",
     "digest",
-)
+]
+ACTION_KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
 #: Kinds no rule produces: ``backlog`` summarizes, per PM, actions too old to send one by one.
-SUMMARY_KINDS = ("backlog",)
-MESSAGE_KINDS = (*ACTION_KINDS, *SUMMARY_KINDS)
+SummaryKind = Literal["backlog"]
+SUMMARY_KINDS: tuple[SummaryKind, ...] = get_args(SummaryKind)
+#: What an action (and so a message we send) can be: a rule's kind or a summary's.
+MessageKind = Literal[ActionKind, SummaryKind]
+MESSAGE_KINDS: tuple[MessageKind, ...] = get_args(MessageKind)
 STATES = ("open", "pending_customer", "closed", "unknown")
+
+
+def is_event_kind(text: str) -> TypeGuard[EventKind]:
+    """Whether ``text`` (from outside: a database row, a reply) names an event kind."""
+    return text in EVENT_KINDS
+
+
+def is_message_kind(text: str) -> TypeGuard[MessageKind]:
+    """Whether ``text`` (from outside: a database row, a function's name) names an action kind."""
+    return text in MESSAGE_KINDS
+
+
+def message_kind(text: str) -> MessageKind:
+    """``text`` as an action (message) kind; ``ValueError`` if it names none."""
+    if is_message_kind(text):
+        return text
+    raise ValueError(f"unknown action kind {text!r}")
 
 
 @dataclass(frozen=True)
@@ -154,7 +176,7 @@ class Event:
 
     case: str
     at: datetime
-    kind: str
+    kind: EventKind
     actor: str  # vendor, member, list, pm, system
     message_id: str | None
     summary: str
@@ -250,7 +272,7 @@ class Action:
     grown cluster alerts again but the same cluster never does.
     """
 
-    kind: str
+    kind: MessageKind
     case: str | None
     to: tuple[str, ...]
     due_at: datetime

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from daemon.config import Config, ProgramManager
 from daemon.digest import Weekly
 from daemon.errors import ConfigError, Problem, UsageError
-from daemon.model import ACTION_KINDS, Action, Basis, Event, Link
+from daemon.model import ACTION_KINDS, Action, Basis, Event, EventKind, Link
 from daemon.outbound.context import CaseView, build
 from daemon.outbound.render import environment, wrap
 from daemon.policy.backlog import backlog
@@ -93,7 +93,7 @@ CALL_KINDS = ("agenda", "coordinator_contact", "post_call_followup")
 CLUSTER_KINDS = ("widespread", "agenda")
 
 
-def _event(case: str, at: datetime, kind: str, actor: str, **data: Any) -> Event:
+def _event(case: str, at: datetime, kind: EventKind, actor: str, **data: Any) -> Event:
     return Event(case, at, kind, actor, None, kind.replace("_", " "), data)
 
 

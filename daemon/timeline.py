@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.config import Config
-from daemon.model import Case, CaseFields, Event, Link, Recognition
+from daemon.model import Case, CaseFields, Event, EventKind, Link, Recognition
 
 #: Events that are a vendor response: they stop the "vendor owes us" clock.
-VENDOR_RESPONSES = frozenset({"vendor_comment", "status_changed", "case_closed", "case_reopened"})
+VENDOR_RESPONSES: frozenset[EventKind] = frozenset(
+    {"vendor_comment", "status_changed", "case_closed", "case_reopened"}
+)
 
-_VENDOR_EVENT = {
+_VENDOR_EVENT: dict[str, EventKind] = {
     "created": "case_opened",
     "comment": "vendor_comment",
     "status": "status_changed",
@@ -29,13 +31,13 @@ _VENDOR_EVENT = {
     "pending_reminder": "pending_customer_reminder",
     "survey": "survey_invited",
 }
-_MEMBER_EVENT = {
+_MEMBER_EVENT: dict[str, EventKind] = {
     "comment": "member_comment",
     "update_request": "update_requested",
     "escalation_request": "escalation_requested",
 }
 #: Vendor events that are themselves the status news of their mail.
-_STATUS_EVENTS = frozenset({"status_changed", "case_closed", "case_opened"})
+_STATUS_EVENTS: frozenset[EventKind] = frozenset({"status_changed", "case_closed", "case_opened"})
 #: Fields a later vendor mail may change without it being a conflict worth a log line.
 _MUTABLE = frozenset({"status", "priority", "title", "description"})
 
@@ -125,7 +127,7 @@ def _vendor(
 ) -> Outcome:
     fields = rec.fields
     state = state_of(fields.status, config)
-    kind = _VENDOR_EVENT.get(rec.kind, "vendor_comment")
+    kind: EventKind = _VENDOR_EVENT.get(rec.kind, "vendor_comment")
     if kind == "status_changed" and state == "closed":
         kind = "case_closed"
     if kind == "case_closed":

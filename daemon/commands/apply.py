@@ -16,12 +16,12 @@ from datetime import datetime
 
 from daemon.commands.grammar import SNOOZE_HOUR, Reading, Said
 from daemon.config import Config
-from daemon.model import Case, Event, Link
+from daemon.model import Case, Event, EventKind, Link
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.rules import when
 
 #: "done" on a reminder of these kinds means the person did what it asked.
-DONE_MEANS = {"request_update": "update_requested", "escalate": "escalation_requested"}
+DONE_MEANS: dict[str, EventKind] = {"request_update": "update_requested", "escalate": "escalation_requested"}
 PM_ONLY = frozenset({"agenda", "record"})
 ONE_CASE = frozenset({"closed", "priority", "owner", "link", "record"})
 PRIORITY_WORDS = {"system_down": "System/Component Down", "high": "High", "normal": "Normal", "low": "Low"}
@@ -173,7 +173,7 @@ class _Run:
     def said(self, said: Said, phrase: str, number: str) -> None:
         self.did.append((said.name, phrase, number))
 
-    def add(self, case: str, kind: str, summary: str, **data: object) -> None:
+    def add(self, case: str, kind: EventKind, summary: str, **data: object) -> None:
         data = {"via": "reply", "by": self.sender, **data}
         self.events.append(Event(case, self.at, kind, self.actor, self.message_id, summary, data))
         if case not in self.touched:

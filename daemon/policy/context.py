@@ -10,7 +10,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from daemon.config import Config
-from daemon.model import Basis, Case, Event
+from daemon.model import Basis, Case, Event, MessageKind
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.clocks import Clocks
 from daemon.policy.routing import Route
@@ -21,7 +21,7 @@ def iso(at: datetime) -> str:
     return at.isoformat()
 
 
-def key(kind: str, case: str | None, since: date | int, *extra: object) -> str:
+def key(kind: MessageKind, case: str | None, since: date | int, *extra: object) -> str:
     """An action's idempotency key, ``kind:case:since[:extra...]``: what it is about (a case, an
     owner, a PM; None for an action about nobody in particular, left out) and the period it
     belongs to (an instant in ISO form with its offset, a date as ``YYYY-MM-DD``, or a count such

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.config import CHECKLIST, Config
-from daemon.model import Action, Basis, Case, Event
+from daemon.model import Action, Basis, Case, Event, MessageKind, message_kind
 from daemon.policy.clocks import since_in
 
 # The ladder, and what every rule shares, live in modules of their own; their public names are
@@ -410,13 +410,13 @@ def record_update(ctx: Context) -> list[Action]:
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str
+    kind: MessageKind
     description: str
     evaluate: Callable[[Context], list[Action]]
 
 
 CASE_RULES: tuple[Rule, ...] = tuple(
-    Rule(f.__name__, (f.__doc__ or "").strip(), f)
+    Rule(message_kind(f.__name__), (f.__doc__ or "").strip(), f)
     for f in (
         request_update,
         escalate,

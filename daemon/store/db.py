@@ -23,7 +23,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from daemon.errors import RuntimeFailure
-from daemon.model import Case, Cursor, Event, Link
+from daemon.model import Case, Cursor, Event, EventKind, Link, is_event_kind
 from daemon.policy.engine import CaseFile, Snapshot
 from daemon.store.outbox import OutboxStore, OutgoingRow
 from daemon.store.outbox import iso as _iso
@@ -48,6 +48,14 @@ def _at(at: datetime | None) -> str:
     """The caller's instant; the wall clock only for a caller that has none (``casewatch
     ingest`` from files, tests and tools)."""
     return _iso(at if at is not None else datetime.now(UTC))
+
+
+def _event_kind(text: str, case: str) -> EventKind:
+    """An events row's kind, checked once where it leaves the database: a kind this version does
+    not know (a newer casewatch wrote it, or the file was edited) is a ``StoreError``."""
+    if is_event_kind(text):
+        return text
+    raise StoreError(f"the database holds an event of unknown kind {text!r} (case {case})")
 
 
 def _dt(text: str | None) -> datetime | None:
@@ -299,7 +307,16 @@ class Store(OutboxStore):
             args.append(_iso(until))
         rows = self.conn.execute(sql + " ORDER BY at, id", args)
         return [
-            Event(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows
+            Event(
+                r[0],
+                datetime.fromisoformat(r[1]),
+                _event_kind(r[2], r[0]),
+                r[3],
+                r[4],
+                r[5],
+                json.loads(r[6]),
+            )
+            for r in rows
         ]
 
     def related(self, case: str) -> list[str]:
@@ -351,7 +368,8 @@ class Store(OutboxStore):
         parse = datetime.fromisoformat
         for r in rows:
             data = json.loads(r[6]) if r[6] != "{}" else {}
-            grouped.setdefault(r[0], []).append(Event(r[0], parse(r[1]), r[2], r[3], r[4], r[5], data))
+            kind = _event_kind(r[2], r[0])
+            grouped.setdefault(r[0], []).append(Event(r[0], parse(r[1]), kind, r[3], r[4], r[5], data))
         links = self.links(until)
         related: dict[str, set[str]] = {}
         for link in links:
@@ -403,7 +421,7 @@ class Store(OutboxStore):
         rows = self.conn.execute("SELECT json FROM cases WHERE visible = 1 ORDER BY number")
         return [_case_from_json(r[0]) for r in rows]
 
-    def has_event(self, case: str, kind: str) -> bool:
+    def has_event(self, case: str, kind: EventKind) -> bool:
         return (
             self.conn.execute(
                 "SELECT 1 FROM events WHERE case_number = ? AND kind = ? LIMIT 1", (case, kind)
