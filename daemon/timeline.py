@@ -275,7 +275,7 @@ def effective(events: Sequence[Event]) -> Sequence[Event]:
 def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -> Case:
     """The case its events make (events in time order; ties keep their given order)."""
     events = effective(events)
-    values: dict[str, object] = {}
+    values: dict[str, str] = {}  # CaseFields text fields (_FIELDS), from the events' data
     handed_over = False  # the owner was last set by a handover (a reply command)
     state = "unknown"
     source = "list"
@@ -320,5 +320,5 @@ def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -
         case_of_record=record,
         opened_at=opened,
         last_vendor_response_at=last_response,
-        **values,  # type: ignore[arg-type]
+        **values,
     )
