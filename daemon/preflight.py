@@ -29,7 +29,7 @@ from daemon.config import Config, ProgramManager
 from daemon.digest import Weekly
 from daemon.errors import ConfigError, Problem, UsageError
 from daemon.model import ACTION_KINDS, Action, Basis, Event, EventKind, Link
-from daemon.outbound.context import CaseView, build
+from daemon.outbound.context import ActionContext, CaseView, Part, build
 from daemon.outbound.render import environment, wrap
 from daemon.policy.backlog import backlog
 from daemon.policy.calls import digest_slot
@@ -112,7 +112,7 @@ def _opened(case: str, at: datetime, institution: str, priority: str) -> Event:
     return _event(case, at, "case_opened", "vendor", **fields)
 
 
-def sample_contexts(config: Config) -> dict[str, dict[str, Any]]:
+def sample_contexts(config: Config) -> dict[str, ActionContext]:
     """Per message kind, a template context built as the outbox builds it, from two sample cases."""
     now = datetime(*SAMPLE_AT, tzinfo=config.tz)
     one, two = SAMPLE_CASES
@@ -136,7 +136,7 @@ def sample_contexts(config: Config) -> dict[str, dict[str, Any]]:
         ProgramManager("A program manager", "pm@example.org", ("fulfillment",)),
     )
     reply_to = config.outbound.from_address
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ActionContext] = {}
     made: dict[str, Action] = {}
     for kind in ACTION_KINDS:
         if kind == "digest":
@@ -247,7 +247,7 @@ def template_problems(config: Config) -> tuple[list[Problem], int]:
             attempt(name, partial(_render, env, name, ctx))
     # The wrappers, alone: one action, and two folded into one message.
     pair = [samples["request_update"], samples["escalate"]]
-    parts = [
+    parts: list[Part] = [
         {
             "kind": ctx["kind"],
             "subject": f"Sample subject {i}",
@@ -261,7 +261,7 @@ def template_problems(config: Config) -> tuple[list[Problem], int]:
     return attempt.problems, len(names)
 
 
-def _render(env: Environment, name: str, ctx: dict[str, Any]) -> str:
+def _render(env: Environment, name: str, ctx: ActionContext) -> str:
     return env.get_template(name).render(ctx)
 
 

@@ -38,7 +38,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from daemon.commands.apply import Applied, Replied, apply, authorize, may_own
 from daemon.commands.grammar import read_commands
@@ -46,10 +45,10 @@ from daemon.config import Config
 from daemon.model import Case, Recognition
 from daemon.outbound.compose import TOKEN_SECRET, headed, is_vendor, reply_address, token, wire
 from daemon.outbound.compose import message_id as make_message_id
-from daemon.outbound.context import commands_for
+from daemon.outbound.context import ReplyContext, commands_for
 from daemon.outbound.render import environment, one_line
 from daemon.recognize import Mail
-from daemon.store.db import OutgoingRow, Store
+from daemon.store.db import OutgoingRow, Store, TokenRow
 from daemon.timeline import Outcome
 
 log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
@@ -186,7 +185,7 @@ def handle(
     return Handled(Outcome(events=applied.events, links=applied.links), outgoing)
 
 
-def _too_old(store: Store, config: Config, row: dict[str, Any]) -> str:
+def _too_old(store: Store, config: Config, row: TokenRow) -> str:
     """The note for a reply to a message too old to act on: where to reply instead."""
     newest = next(
         (n for case in row["cases"] if (n := store.newest_about(case, kinds_not=ANSWERS)) is not None),
@@ -244,7 +243,7 @@ def _answer(
     tok = token(secret, mid)
     reply_to = reply_address(tok, config)
     env = environment(config.sending.templates)
-    ctx = {
+    ctx: ReplyContext = {
         "consortium": config.consortium.name,
         "done": list(applied.done),
         "problems": list(applied.problems),

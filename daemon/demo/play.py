@@ -27,6 +27,7 @@ from daemon.model import RawMessage
 from daemon.outbound.transports import FileTransport
 from daemon.policy.calendar import wall_time
 from daemon.store import Store
+from daemon.store.db import OutboxRow
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,12 @@ class Player:
         self.played.counts.add(counts)
         return counts
 
-    def sent(self) -> list[dict[str, object]]:
+    def sent(self) -> list[OutboxRow]:
         rows = [r for r in self.store.outbox("sent") if r["id"] not in self.seen]
         self.seen.update(int(r["id"]) for r in rows)
         return rows
 
-    def answer(self, row: dict[str, object]) -> int:
+    def answer(self, row: OutboxRow) -> int:
         """Write the staff's reply to a message casewatch sent, when the story has one for it
         (return how many: 0 or 1)."""
         kinds = str(row["kinds"]).split(",")

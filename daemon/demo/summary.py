@@ -15,12 +15,13 @@ from daemon.model import ACTION_KINDS
 from daemon.outbound.weekly import render_digest
 from daemon.policy.calls import digest_slot
 from daemon.store import Store
+from daemon.store.db import OutboxRow
 
 #: Kinds of mail that answer a staff reply rather than carry an action.
 REPLIES = ("confirmation", "help")
 
 
-def _kinds(row: dict[str, object]) -> list[str]:
+def _kinds(row: OutboxRow) -> list[str]:
     return [k for k in str(row["kinds"]).split(",") if k]
 
 

@@ -66,10 +66,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+
+from markupsafe import Markup
 
 from daemon.config import Config
-from daemon.model import Action, Case, Event
+from daemon.model import Action, Case, Event, EventKind, MessageKind
 from daemon.outbound.known import Cluster, cluster_of, impact_of, name_of, names_in, widespread_flagged
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.routing import pms_for
@@ -114,6 +116,152 @@ MISSING_WORDS = {
 }
 
 
+class Command(TypedDict):
+    syntax: str
+    meaning: str
+
+
+class CaseContext(TypedDict):
+    """A case as the templates see it (see above); ``ask`` and ``standing`` only in ``cases``."""
+
+    number: str
+    title: str
+    institution: str
+    institution_name: str
+    owner: str
+    owner_name: str
+    priority: str
+    status: str
+    state: str
+    opened_at: str
+    last_vendor_response_at: str
+    asset: str
+    category: str
+    subcategory: str
+    description: str
+    impact: str
+    related: list[str]
+    case_of_record: bool
+    record: str
+    ask: NotRequired[str]
+    standing: NotRequired[str]
+
+
+class ClusterCase(TypedDict):
+    number: str
+    institution: str
+    institution_name: str
+
+
+class ClusterContext(TypedDict):
+    cases: list[ClusterCase]
+    institutions: list[str]
+    size: int
+    record: str
+
+
+class PmContext(TypedDict):
+    names: list[str]
+    emails: list[str]
+
+
+class ClockContext(TypedDict):
+    name: str
+    since: str
+    since_what: str
+    threshold: str
+    elapsed: str
+
+
+class SilenceContext(TypedDict):
+    since: str
+    since_what: str
+    elapsed: str
+
+
+class TimelineEntry(TypedDict):
+    at: str
+    kind: EventKind
+    actor: str
+    summary: str
+
+
+class ActionContext(TypedDict):
+    """The context of one action's templates: every key is always there (the table above).
+    ``digest`` is ``Weekly.for_pm``'s value; ``items`` are a backlog's actions as it stores them."""
+
+    kind: MessageKind
+    consortium: str
+    now: str
+    due_at: str
+    reason: str
+    to: list[str]
+    cc: list[str]
+    reply_to: str
+    commands: list[Command]
+    case: CaseContext | None
+    cases: list[CaseContext]
+    area: str
+    pm: PmContext
+    clock: ClockContext | None
+    silence: SilenceContext | None
+    tried: dict[str, str]
+    timeline: list[TimelineEntry]
+    suggest_feedback: bool
+    missing: list[str]
+    successor: str
+    previous_owner: str
+    institutions: list[str]
+    call_at: str
+    coordinator: str
+    escalation_address: str
+    digest: dict[str, Any] | None
+    items: list[dict[str, Any]]
+    stale_after: str
+    signer: str
+    successor_name: str
+    previous_owner_name: str
+    cluster: ClusterContext | None
+    widespread_at: str
+
+
+class Part(TypedDict):
+    """One action's part of a message, as ``mail.txt`` and ``mail.html`` see it."""
+
+    kind: MessageKind
+    subject: str
+    text: str
+    html: Markup
+
+
+class MailContext(TypedDict):
+    """The context of the ``mail.*`` wrappers."""
+
+    parts: list[Part]
+    consortium: str
+    reply_to: str
+    now: str
+    commands: list[Command]
+    subject: str
+
+
+class ReplyContext(TypedDict):
+    """The context of ``reply.*``: the answer to a reply of commands."""
+
+    consortium: str
+    done: list[str]
+    problems: list[str]
+    help: bool
+    commands: list[Command]
+    reply_to: str
+    cases: list[str]
+    headline: str
+    sender: str
+    copied: list[str]
+    outsider: bool
+    refused: bool
+
+
 @dataclass(frozen=True)
 class CaseView:
     """What the context needs of one case: the case, its events, the rules' context when known."""
@@ -123,7 +271,7 @@ class CaseView:
     rules: Context | None = None
 
 
-def commands_for(kinds: Sequence[str], about_a_case: bool = True) -> list[dict[str, str]]:
+def commands_for(kinds: Sequence[str], about_a_case: bool = True) -> list[Command]:
     """The commands that apply; the ones for any reminder only when the mail is about one case."""
     return [
         {"syntax": syntax, "meaning": meaning}
@@ -143,7 +291,7 @@ def case_dict(
     calendar: BusinessCalendar,
     names: Mapping[str, str] | None = None,
     record: str = "",
-) -> dict[str, Any]:
+) -> CaseContext:
     def at(value: datetime | None) -> str:
         return when(value, calendar) if value else ""
 
@@ -170,7 +318,7 @@ def case_dict(
     }
 
 
-def cluster_dict(cluster: Cluster, config: Config) -> dict[str, Any] | None:
+def cluster_dict(cluster: Cluster, config: Config) -> ClusterContext | None:
     """The ``cluster`` of the context (the first case of ``cluster`` is the action's own)."""
     if len(cluster.cases) < 2:
         return None
@@ -232,7 +380,7 @@ def build(
     config: Config,
     digest: dict[str, Any] | None = None,
     views: Mapping[str, CaseView] | None = None,
-) -> dict[str, Any]:
+) -> ActionContext:
     """The context of one action's templates; ``views`` (every case, by number) lets it name the
     linked cases and the case of record of the action's case."""
     calendar = BusinessCalendar.of(config)
@@ -261,7 +409,7 @@ def build(
     if action.kind == "digest":
         pm_emails = action.to
     names = [pm.name for pm in config.program_managers if pm.email in pm_emails]
-    clock = None
+    clock: ClockContext | None = None
     if action.basis is not None and not action.basis.before:
         b = action.basis
         elapsed = calendar.elapsed(b.since, now, b.business, b.around_the_clock)
@@ -273,7 +421,7 @@ def build(
             "elapsed": calendar.describe_elapsed(elapsed, b.business, b.around_the_clock),
         }
     tried = {"update_requested": "", "escalation_requested": "", "feedback": ""}
-    silence = None
+    silence: SilenceContext | None = None
     if view is not None and view.rules is not None and view.rules.clocks.period is not None:
         p = view.rules.clocks.period
         around = view.rules.around_the_clock
@@ -288,7 +436,7 @@ def build(
             ("feedback", p.feedback),
         ):
             tried[name] = when(value, calendar) if value else ""
-    timeline = [
+    timeline: list[TimelineEntry] = [
         {"at": when(e.at, calendar), "kind": e.kind, "actor": e.actor, "summary": e.summary}
         for e in (view.events[-TIMELINE_LENGTH:] if view else ())
     ]

@@ -29,7 +29,7 @@ from daemon.outbound.render import render
 from daemon.outbound.transports import PermanentFailure, TemporaryFailure, Transport
 from daemon.policy.engine import Snapshot
 from daemon.policy.rules import Context
-from daemon.store.db import OutgoingRow, Store
+from daemon.store.db import OutgoingRow, ReadyRow, Store
 
 log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 FIRST_RETRY = timedelta(minutes=2)
@@ -90,8 +90,7 @@ def draft(
     rendered = render(contexts, config.sending.templates)
     msg = compose(rendered, planned.actions, mid, reply_to, planned.to, planned.cc, references, now, config)
     for c in contexts:  # a digest carries its calendar: support calls, cut-offs, what falls due
-        if c.get("kind") == "digest" and c.get("digest"):
-            d = c["digest"]
+        if c["kind"] == "digest" and (d := c["digest"]):
             stamp = datetime.fromisoformat(d["period"]["at"])
             data = ics.calendar(d["calendar"], stamp, f"casewatch: {d['pm']['name']}")
             msg.add_attachment(data, maintype="text", subtype="calendar", filename="casewatch.ics")
@@ -218,9 +217,7 @@ def flush(
                 return counts  # the server is unreachable: the other messages wait for the next cycle
 
 
-def _send_one(
-    store: Store, transport: Transport, now: datetime, row: dict[str, Any], counts: SendCounts
-) -> bool:
+def _send_one(store: Store, transport: Transport, now: datetime, row: ReadyRow, counts: SendCounts) -> bool:
     """Send one message and commit what became of it; False when the server cannot be reached."""
     faults.point("send.before")
     try:

@@ -18,7 +18,6 @@ from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
 
 from jinja2 import (
     BaseLoader,
@@ -31,6 +30,8 @@ from jinja2 import (
 )
 from jinja2.loaders import split_template_path
 from markupsafe import Markup
+
+from daemon.outbound.context import ActionContext, MailContext, Part
 
 #: The built-in templates, as the installed package holds them (a folder, or inside a zip).
 TEMPLATES: Traversable = resources.files("daemon") / "templates"
@@ -107,13 +108,13 @@ def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
     return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
 
 
-def render(contexts: Sequence[dict[str, Any]], site: str = "") -> Rendered:
+def render(contexts: Sequence[ActionContext], site: str = "") -> Rendered:
     """One message carrying the actions of ``contexts`` (each built by ``context.build``)."""
     env = environment(site)
     return wrap(env, contexts, [part(env, ctx) for ctx in contexts])
 
 
-def part(env: Environment, ctx: dict[str, Any]) -> dict[str, Any]:
+def part(env: Environment, ctx: ActionContext) -> Part:
     """One action's part of a message: its subject line and its text and HTML bodies."""
     kind = ctx["kind"]
     return {
@@ -124,20 +125,20 @@ def part(env: Environment, ctx: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def wrap(env: Environment, contexts: Sequence[dict[str, Any]], parts: Sequence[dict[str, Any]]) -> Rendered:
+def wrap(env: Environment, contexts: Sequence[ActionContext], parts: Sequence[Part]) -> Rendered:
     """The message: ``parts`` (one per context) in the ``mail.*`` wrappers, and its subject."""
     subjects = [p["subject"] for p in parts]
     first = contexts[0]
     commands = list({c["syntax"]: c for ctx in contexts for c in ctx["commands"]}.values())
-    wrapper = {
-        "parts": parts,
+    subject = one_line(subjects[0] if len(subjects) == 1 else folded_subject(contexts))
+    wrapper: MailContext = {
+        "parts": list(parts),
         "consortium": first["consortium"],
         "reply_to": first["reply_to"],
         "now": first["now"],
         "commands": commands,
+        "subject": subject,
     }
-    subject = one_line(subjects[0] if len(subjects) == 1 else folded_subject(contexts))
-    wrapper["subject"] = subject
     return Rendered(
         subject=subject,
         text=env.get_template("mail.txt").render(wrapper),
@@ -150,7 +151,7 @@ def words(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def folded_subject(contexts: Sequence[dict[str, Any]]) -> str:
+def folded_subject(contexts: Sequence[ActionContext]) -> str:
     """The subject of several actions in one message: their cases, then their kinds in words
     ("Cases 10800001, 10800002: handover", "Case 10800009: update request and list post")."""
     numbers = list(

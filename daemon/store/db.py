@@ -1,7 +1,7 @@
 """The ``Store``: a thin adapter over SQLite; no policy, no parsing.
 
 The outbox, its sent keys, secrets and failure counts are in ``outbox.py`` (a mixin
-``Store`` inherits); ``OutgoingRow`` is re-exported here for its callers.
+``Store`` inherits); ``OutgoingRow`` and the outbox's row types are re-exported here for its callers.
 
 Writes happen inside ``transaction()``, which takes ``BEGIN IMMEDIATE`` so that
 the daemon and a CLI command can share the file (the second writer waits up to
@@ -25,12 +25,12 @@ from sqlite_utils import Database
 from daemon.errors import RuntimeFailure
 from daemon.model import Case, Cursor, Event, EventKind, Link, is_event_kind
 from daemon.policy.engine import CaseFile, Snapshot
-from daemon.store.outbox import OutboxStore, OutgoingRow
+from daemon.store.outbox import OutboxRow, OutboxStore, OutgoingRow, ReadyRow, TokenRow
 from daemon.store.outbox import iso as _iso
 from daemon.store.schema import migrations
 from daemon.timeline import project, visible
 
-__all__ = ["CLOSED_HORIZON", "OutgoingRow", "Store", "StoreError"]
+__all__ = ["CLOSED_HORIZON", "OutboxRow", "OutgoingRow", "ReadyRow", "Store", "StoreError", "TokenRow"]
 
 BUSY_TIMEOUT_MS = 30_000
 #: A closed case whose last event is older than this is not read for decisions any more.

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 
 def iso(at: datetime) -> str:
@@ -37,6 +37,47 @@ class OutgoingRow:
     deadline: datetime
     status: str = "queued"
     last_error: str = ""
+
+
+class ReadyRow(TypedDict):
+    """A queued message whose time has come (``ready``): what sending it needs."""
+
+    id: int
+    message_id: str
+    sender: str
+    recipients: list[str]
+    raw: bytes
+    attempts: int
+    deadline: datetime
+
+
+class OutboxRow(TypedDict):
+    """A message of the outbox as ``outbox()`` lists it; ``kinds`` and ``cases`` comma-separated."""
+
+    id: int
+    message_id: str
+    kinds: str
+    cases: str
+    recipients: list[str]
+    subject: str
+    status: str
+    created_at: str
+    send_after: str
+    attempts: int
+    last_error: str
+    sent_at: str | None
+
+
+class TokenRow(TypedDict):
+    """The message of ours a Reply-To token names (``outbox_by_token``)."""
+
+    id: int
+    message_id: str
+    kinds: list[str]
+    cases: list[str]
+    recipients: list[str]
+    created_at: datetime
+    subject: str
 
 
 class OutboxStore:
@@ -97,7 +138,7 @@ class OutboxStore:
         )
         return outbox_id
 
-    def ready(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    def ready(self, now: datetime, limit: int = 100) -> list[ReadyRow]:
         """Queued messages whose time has come, oldest first."""
         rows = self.conn.execute(
             "SELECT id, message_id, sender, recipients, raw, attempts, deadline FROM outbox"
@@ -166,7 +207,7 @@ class OutboxStore:
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
-    def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
+    def outbox(self, status: str | None = None) -> list[OutboxRow]:
         sql = (
             "SELECT id, message_id, kinds, cases, recipients, subject, status, created_at, send_after,"
             " attempts, last_error, sent_at FROM outbox"
@@ -175,28 +216,25 @@ class OutboxStore:
         if status:
             sql += " WHERE status = ?"
             args.append(status)
-        names = [
-            "id",
-            "message_id",
-            "kinds",
-            "cases",
-            "recipients",
-            "subject",
-            "status",
-            "created_at",
-            "send_after",
-            "attempts",
-            "last_error",
-            "sent_at",
+        return [
+            {
+                "id": r[0],
+                "message_id": r[1],
+                "kinds": r[2],
+                "cases": r[3],
+                "recipients": json.loads(r[4]),
+                "subject": r[5],
+                "status": r[6],
+                "created_at": r[7],
+                "send_after": r[8],
+                "attempts": r[9],
+                "last_error": r[10],
+                "sent_at": r[11],
+            }
+            for r in self.conn.execute(sql + " ORDER BY id", args)
         ]
-        out = []
-        for r in self.conn.execute(sql + " ORDER BY id", args):
-            row = dict(zip(names, r, strict=True))
-            row["recipients"] = json.loads(row["recipients"])
-            out.append(row)
-        return out
 
-    def outbox_by_token(self, tok: str) -> dict[str, Any] | None:
+    def outbox_by_token(self, tok: str) -> TokenRow | None:
         row = self.conn.execute(
             "SELECT id, message_id, kinds, cases, recipients, created_at, subject FROM outbox"
             " WHERE token = ?",
