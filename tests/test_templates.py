@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from html import unescape
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 from jinja2 import UndefinedError, meta
@@ -17,7 +17,7 @@ from policytools import due as due_at
 
 from daemon.digest import for_pm
 from daemon.model import MESSAGE_KINDS, Action, Event, Link
-from daemon.outbound.context import CaseView, build
+from daemon.outbound.context import ActionContext, CaseView, MailContext, ReplyContext, build
 from daemon.outbound.render import TEMPLATES, environment, render
 from daemon.policy.engine import Snapshot, contexts
 
@@ -652,15 +652,16 @@ def test_a_missing_name_is_an_error_not_an_empty_string(samples):
         render([ctx])
 
 
-WRAPPER_NAMES = {"parts", "consortium", "reply_to", "now", "commands", "subject"}
+WRAPPER_NAMES = set(get_type_hints(MailContext))
 #: The context of reply.* (the confirmation of reply commands, daemon/commands/handle.py).
-REPLY_NAMES = {"consortium", "done", "problems", "help", "commands", "reply_to", "cases"}
-REPLY_NAMES |= {"headline", "sender", "copied", "outsider", "refused"}  # subject; who acted, whom it copies
+REPLY_NAMES = set(get_type_hints(ReplyContext))
 
 
 def test_templates_use_only_names_of_the_documented_context(samples):
+    """The context's TypedDicts name what the templates may use; every action context has all of
+    ``ActionContext``'s keys."""
     env = environment()
-    documented = set(samples["request_update"])
+    documented = set(get_type_hints(ActionContext))
     assert all(set(ctx) == documented for ctx in samples.values())
     for path in sorted(TEMPLATES.glob("*.*")):
         if path.name.startswith("."):
