@@ -55,7 +55,7 @@ from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around, digest_slot
 from daemon.policy.clocks import instant
 from daemon.policy.engine import Snapshot, agenda_key, candidates
-from daemon.policy.rules import Context, duration, when
+from daemon.policy.rules import Context, when
 from daemon.response_times import TRAILING_WEEKS, attainment, bar, response
 
 __all__ = ["Weekly", "calendar_for", "coming", "digest", "for_pm"]
@@ -342,7 +342,7 @@ def _support_call(
     calendar = BusinessCalendar.of(config)
     call = calls_around(now, config)[1]
     agenda = next((a for a in actions if a.kind == "agenda"), None)
-    cutoff = agenda.due_at if agenda else calendar.subtract(call, duration(config.actions.agenda.before))
+    cutoff = agenda.due_at if agenda else calendar.subtract(call, config.actions.agenda.before)
     by_number = {c.number: c for c in ctxs}
     mine_numbers = {c.number for c in mine}
     listed = list(agenda.cases) if agenda else []

@@ -18,7 +18,7 @@ from daemon.model import Action
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around
 from daemon.policy.engine import Snapshot, candidates, due_among
-from daemon.policy.rules import Context, duration, when
+from daemon.policy.rules import Context, when
 
 WEEK = timedelta(days=7)
 #: Candidates that are not "something falling due in a case": listed elsewhere or not at all.
@@ -92,7 +92,7 @@ def calendar_entries(
     for i in range(CALLS_AHEAD):
         call = calls_around(call, config)[1]
         day = call.astimezone(calendar.tz).date().isoformat()
-        cutoff = calendar.subtract(call, duration(config.actions.agenda.before))
+        cutoff = calendar.subtract(call, config.actions.agenda.before)
         cases = f" Cases on the agenda so far: {', '.join(on_agenda)}." if i == 0 and on_agenda else ""
         entries.append(
             Entry(

@@ -17,7 +17,7 @@ from typing import Any
 from daemon.config import Config
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.clocks import OURS, RESPONSES
-from daemon.policy.rules import Context, duration
+from daemon.policy.rules import Context
 
 WEEK = timedelta(days=7)
 TRAILING_WEEKS = 12
@@ -62,7 +62,7 @@ def on_time(ctx: Context) -> list[tuple[datetime, bool]]:
     for since, answered in waits(ctx):
         priority = _priority_at(ctx, answered)
         around = priority in ctx.config.calendar.around_the_clock
-        limit = ctx.calendar.add(since, duration(getattr(rule, priority)), around)
+        limit = ctx.calendar.add(since, getattr(rule, priority), around)
         out.append((answered, answered <= limit))
     return out
 
@@ -140,7 +140,7 @@ def attainment(
         }
 
     return {
-        "thresholds": {p: getattr(rule, p) for p in ("system_down", "high", "normal", "low")},
+        "thresholds": {p: getattr(rule, p).as_written for p in ("system_down", "high", "normal", "low")},
         "all": row("all", "all", total),
         "rows": [
             row(g, n, v) for (g, n), v in sorted(rows.items(), key=lambda kv: (kv[0][0] != "area", kv[0][1]))

@@ -40,9 +40,9 @@ from daemon.ingest import imap_credentials, poll_imap
 from daemon.ops import metrics, notify
 from daemon.outbound.outbox import SendCounts, flush
 from daemon.outbound.transports import Transport, transport_for
-from daemon.policy.rules import duration
 from daemon.sources.idle import Backoff, IdleWatcher
 from daemon.store import Store
+from daemon.timeparts import Duration
 
 log = logging.getLogger("casewatch.runner")
 
@@ -108,8 +108,7 @@ class TickResult:
     failed: list[str] = field(default_factory=list)
 
 
-def seconds(text: str) -> float:
-    d = duration(text)
+def seconds(d: Duration) -> float:
     factor = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}.get(d.unit, 3600)
     return d.amount * factor
 
@@ -320,7 +319,7 @@ class Runner:
         notify.notify("READY=1", "STATUS=starting")
         log.info(
             "casewatch runs: every %s, IDLE %s",
-            self.config.daemon.poll_every,
+            self.config.daemon.poll_every.as_written,
             "on" if self.config.daemon.idle else "off",
         )
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
 
@@ -38,10 +38,20 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 @dataclass(frozen=True)
 class Duration:
-    """An amount of time on some clock: calendar minutes/hours/days/weeks or business hours/days."""
+    """An amount of time on some clock: calendar minutes/hours/days/weeks or business hours/days.
+
+    Frozen and hashable; equal by amount and unit. ``str()`` is the normalized text ("4 hours");
+    ``as_written`` the text it was read from, where the config's own words are shown.
+    """
 
     amount: float
     unit: str  # one of the values of UNITS
+    written: str = field(default="", compare=False, repr=False)  # the text read ("" if built)
+
+    @property
+    def as_written(self) -> str:
+        """The text this duration was read from (``"4h"``), else ``str()`` of it."""
+        return self.written or str(self)
 
     @property
     def business(self) -> bool:
@@ -72,16 +82,15 @@ def parse_duration(text: str) -> Duration:
     amount = float(m.group("n"))
     if amount < 0:
         raise ValueError(f"a duration cannot be negative: {text!r}")
-    return Duration(amount, unit)
+    return Duration(amount, unit, text)
 
 
-@lru_cache(maxsize=256)
 def duration(text: str) -> Duration:
     """A duration of the config (``parse_duration``), or of seconds: ``"30 seconds"``, ``"30 sec"``
     and ``"30s"`` are elapsed time, kept as a fraction of a minute; ValueError when unreadable."""
     m = _SECONDS.match(text)
     if m:
-        return _Seconds(float(m.group("n")) / 60, "minutes")
+        return _Seconds(float(m.group("n")) / 60, "minutes", text)
     return parse_duration(text)
 
 

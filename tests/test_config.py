@@ -6,14 +6,16 @@ import dataclasses
 import re
 import tomllib
 import typing
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from daemon import config
-from daemon.config import Config, load
+from daemon.config import Config, load, parse
 from daemon.errors import ConfigError, Problem, UsageError
+from daemon.timeparts import Duration, duration, parse_clock
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
@@ -112,6 +114,11 @@ def uncomment_defaults(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def is_table(tp: Any) -> bool:
+    """A dataclass written as a TOML table (a ``Duration`` is one too, but written as text)."""
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp) and tp is not Duration
+
+
 def undocumented_keys(cls: type[Any], table: dict[str, Any], prefix: str = "") -> list[str]:
     """Every field of ``cls`` (and of the dataclasses inside it) that ``table`` lacks."""
     missing: list[str] = []
@@ -125,9 +132,9 @@ def undocumented_keys(cls: type[Any], table: dict[str, Any], prefix: str = "") -
             continue
         tp: Any = hints[f.name]
         value = table[f.name]
-        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if is_table(tp):
             missing += undocumented_keys(tp, value, key)
-        elif typing.get_origin(tp) is tuple and dataclasses.is_dataclass(typing.get_args(tp)[0]):
+        elif typing.get_origin(tp) is tuple and is_table(typing.get_args(tp)[0]):
             assert value, f"{key}: the example shows no item"
             for i, item in enumerate(value):
                 missing += undocumented_keys(typing.get_args(tp)[0], item, f"{key}[{i}]")
@@ -480,6 +487,21 @@ transport = "pigeon"
             "duplicate",
         ),
         ('[[program_managers]]\nname = "Maria Lopez"\n', "program_managers[0].email", "required"),
+        # durations and times of day, read at load
+        ('[actions.survey]\nafter = "soon"\n', "actions.survey.after", "not a duration"),
+        ("[actions.survey]\nafter = 5\n", "actions.survey.after", "must be a string, not 5"),
+        ('[actions.escalate]\nhigh = "-1 days"\n', "actions.escalate.high", "cannot be negative"),
+        (
+            '[actions.customer_turn]\nafter = ["5 days", "later"]\n',
+            "actions.customer_turn.after[1]",
+            "not a duration",
+        ),
+        ('[actions.customer_turn]\nafter = "5 days"\n', "actions.customer_turn.after", "list of strings"),
+        ('[calendar]\nday_starts = "8am"\n', "calendar.day_starts", "not a time of day"),
+        ('[calendar]\nday_starts = "25:00"\nday_ends = "07:00"\n', "calendar.day_starts", "not a time"),
+        ('[calendar]\nday_starts = "09:00"\nday_ends = "08:30"\n', "calendar.day_ends", "later than"),
+        ('[support_call]\ntime = "10.00"\n', "support_call.time", "not a time of day"),
+        ('[actions.digest]\ntime = "24:00"\n', "actions.digest.time", "not a time of day"),
         (
             '[[program_managers]]\nname = "M"\nemail = "nobody"\n',
             "program_managers[0].email",
@@ -650,8 +672,8 @@ def test_a_config_in_a_folder_this_user_may_not_enter_is_a_usage_error(tmp_path,
 def test_stale_after_and_digest_skip_after_have_their_documented_defaults(tmp_path: Path) -> None:
     cfg = load(str(write(tmp_path, "")))
 
-    assert cfg.sending.stale_after == "7 days"
-    assert cfg.actions.digest.skip_after == "1 day"
+    assert cfg.sending.stale_after == duration("7 days")
+    assert cfg.actions.digest.skip_after == duration("1 day")
 
 
 def test_stale_after_and_digest_skip_after_are_read_from_the_file(tmp_path: Path) -> None:
@@ -659,8 +681,8 @@ def test_stale_after_and_digest_skip_after_are_read_from_the_file(tmp_path: Path
 
     cfg = load(str(write(tmp_path, text)))
 
-    assert cfg.sending.stale_after == "3 business days"
-    assert cfg.actions.digest.skip_after == "6 hours"
+    assert cfg.sending.stale_after == Duration(3, "business days")
+    assert cfg.actions.digest.skip_after == Duration(6, "hours")
 
 
 def test_stale_after_and_digest_skip_after_must_be_durations(tmp_path: Path) -> None:
@@ -750,14 +772,76 @@ def test_seconds_are_a_duration_of_the_daemon(tmp_path: Path, text: str) -> None
 
 
 def test_seconds_are_a_duration_of_a_threshold_too(tmp_path: Path) -> None:
-    from daemon.policy.rules import duration
-
     cfg = load(
         str(write(tmp_path, '[actions.survey]\nafter = "90 seconds"\n[sending]\nretry_for = "45 s"\n'))
     )
 
-    assert str(duration(cfg.actions.survey.after)) == "90 seconds"
-    assert duration(cfg.sending.retry_for).amount * 60 == 45
+    assert str(cfg.actions.survey.after) == "90 seconds"
+    assert cfg.sending.retry_for.amount * 60 == 45
+
+
+def typed_values(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf value of a config table (and of the tables inside it), by key."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        key = f"{prefix}.{f.name}" if prefix else f.name
+        value = getattr(obj, f.name)
+        items = value if isinstance(value, tuple) else (value,)
+        if items and all(dataclasses.is_dataclass(v) and not isinstance(v, Duration) for v in items):
+            for i, item in enumerate(items):
+                out |= typed_values(item, f"{key}[{i}]" if isinstance(value, tuple) else key)
+        else:
+            out[key] = value
+    return out
+
+
+def readable(read: Any, text: str) -> bool:
+    try:
+        read(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_loaded_config_holds_durations_and_times_of_day_as_typed_values() -> None:
+    cfg = config.parse(tomllib.loads(EXAMPLE.read_text(encoding="utf-8")))
+    values = typed_values(cfg)
+
+    durations = {k for k, v in values.items() if isinstance(v, Duration)}
+    durations |= {k for k, v in values.items() if isinstance(v, tuple) and v and isinstance(v[0], Duration)}
+    assert {"actions.request_update.high", "actions.customer_turn.after", "sending.retry_for"} <= durations
+    assert {"daemon.poll_every", "actions.digest.skip_after", "actions.agenda.before"} <= durations
+    assert all(isinstance(d, Duration) for d in cfg.actions.customer_turn.after)
+    assert isinstance(cfg.calendar.day_starts, time)
+    assert isinstance(cfg.support_call.time, time)
+    assert isinstance(cfg.actions.digest.time, time)
+    # no duration or time of day left as text, to be read again at each use
+    texts = [(k, t) for k, v in values.items() for t in (v if isinstance(v, tuple) else (v,))]
+    texts = [(k, t) for k, t in texts if isinstance(t, str)]
+    left = [(k, t) for k, t in texts if readable(duration, t) or readable(parse_clock, t)]
+    assert left == []
+
+
+def test_equal_configs_are_equal_and_their_tables_hash_alike() -> None:
+    one = parse({"actions": {"escalate": {"high": "24h"}}, "calendar": {"day_starts": "8:00"}})
+    other = parse({"actions": {"escalate": {"high": "24 hours"}}, "calendar": {"day_starts": "08:00"}})
+    default = Config()
+
+    assert one == other
+    assert one.actions.escalate == other.actions.escalate
+    assert hash(one.actions.escalate) == hash(other.actions.escalate)
+    assert hash(one.calendar) == hash(other.calendar)
+    assert one.actions.escalate != default.actions.escalate
+    assert hash(default.actions) == hash(Config().actions)
+
+
+def test_a_duration_keeps_the_words_it_was_written_in(tmp_path: Path) -> None:
+    cfg = load(str(write(tmp_path, '[sending]\nstale_after = "7d"\nretry_for = "2 Days"\n')))
+
+    assert cfg.sending.stale_after == Duration(7, "days")
+    assert (cfg.sending.stale_after.as_written, str(cfg.sending.stale_after)) == ("7d", "7 days")
+    assert cfg.sending.retry_for.as_written == "2 Days"
+    assert Config().sending.stale_after.as_written == "7 days"
 
 
 @pytest.mark.parametrize("key", ["poll_every", "idle_restart", "backoff_max"])

@@ -53,6 +53,7 @@ from daemon.policy.calls import digest_slot
 from daemon.policy.engine import digests
 from daemon.sources.files import read_paths
 from daemon.store import Store
+from daemon.timeparts import Duration, duration
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "fixtures" / "digest"
@@ -705,14 +706,25 @@ def test_response_time_attainment_by_area_and_institution():
 
 def test_attainment_reads_the_thresholds_from_the_config():
     """Nothing is hard-coded: with 4 business days for a normal case, its 3 days are on time."""
+    four = Duration(4, "business days")
     actions = dataclasses.replace(
-        CONFIG.actions,
-        request_update=dataclasses.replace(CONFIG.actions.request_update, normal="4 business days"),
+        CONFIG.actions, request_update=dataclasses.replace(CONFIG.actions.request_update, normal=four)
     )
     config = dataclasses.replace(CONFIG, actions=actions)
     data, _ = from_events(attainment_events(), "2026-11-16 09:00", config=config)
     assert data["attainment"]["all"]["trailing"]["within"] == 2
     assert data["attainment"]["thresholds"]["normal"] == "4 business days"
+
+
+def test_attainment_shows_the_thresholds_as_the_config_writes_them():
+    """The digest says "Within 4 Business Days" when the config says so, not a rewording."""
+    actions = dataclasses.replace(
+        CONFIG.actions,
+        request_update=dataclasses.replace(CONFIG.actions.request_update, normal=duration("4 Business Days")),
+    )
+    config = dataclasses.replace(CONFIG, actions=actions)
+    data, _ = from_events(attainment_events(), "2026-11-16 09:00", config=config)
+    assert data["attainment"]["thresholds"]["normal"] == "4 Business Days"
 
 
 def test_the_digest_mail_carries_its_calendar(tmp_path):

@@ -1,9 +1,12 @@
 """The ``[actions]`` tables: one frozen dataclass per action kind, whether it is on and its
-thresholds (durations stay strings here; ``daemon.config.validate`` checks they parse)."""
+thresholds (durations are ``Duration`` values, read once when the config is loaded)."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
+
+from daemon.timeparts import Duration, duration
 
 #: What a case description is checked for (``[actions.description_gaps]``).
 CHECKLIST = ("steps", "impact", "troubleshooting", "who_else", "related_cases", "category", "subcategory")
@@ -15,10 +18,10 @@ class Ladder:
     """Thresholds of one step of the ladder, by priority (a case of no known priority is normal)."""
 
     enabled: bool = True
-    system_down: str = "4 hours"
-    high: str = "1 business day"
-    normal: str = "2 business days"
-    low: str = "3 business days"
+    system_down: Duration = duration("4 hours")
+    high: Duration = duration("1 business day")
+    normal: Duration = duration("2 business days")
+    low: Duration = duration("3 business days")
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,10 @@ class Escalate(Ladder):
 
 @dataclass(frozen=True)
 class PmAssist(Ladder):
-    system_down: str = "3 business days"
-    high: str = "3 business days"
-    normal: str = "3 business days"
-    low: str = "3 business days"
+    system_down: Duration = duration("3 business days")
+    high: Duration = duration("3 business days")
+    normal: Duration = duration("3 business days")
+    low: Duration = duration("3 business days")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class PmSystemDown:
 @dataclass(frozen=True)
 class PmStalledHigh:
     enabled: bool = True
-    after: str = "30 days"
+    after: Duration = duration("30 days")
     priorities: tuple[str, ...] = ("system_down", "high")
     # A vendor comment matching one of these (regular expressions, any case) is no progress.
     no_progress: tuple[str, ...] = (
@@ -62,14 +65,14 @@ class PmStalledHigh:
 @dataclass(frozen=True)
 class CustomerTurn:
     enabled: bool = True
-    after: tuple[str, ...] = ("5 days", "21 days")
+    after: tuple[Duration, ...] = (duration("5 days"), duration("21 days"))
 
 
 @dataclass(frozen=True)
 class Survey:
     enabled: bool = True
-    after: str = "1 business day"
-    window: str = "14 days"  # after this long past its due time, a survey reminder is dropped
+    after: Duration = duration("1 business day")
+    window: Duration = duration("14 days")  # after this long past its due time, a survey reminder is dropped
     # A member writing on the closed case one of these (regular expressions, any case) disputes
     # the closing: the reminder suggests reopening instead of the survey.
     still_there: tuple[str, ...] = (
@@ -85,7 +88,7 @@ class Survey:
 @dataclass(frozen=True)
 class ShareOnList:
     enabled: bool = True
-    after: str = "1 business day"
+    after: Duration = duration("1 business day")
     priorities: tuple[str, ...] = ("system_down", "high")
 
 
@@ -94,7 +97,7 @@ class DescriptionGaps:
     """The case-description checklist: each item is found by any of its patterns."""
 
     enabled: bool = True
-    window: str = "14 days"  # after this long past the opening, the reminder is dropped
+    window: Duration = duration("14 days")  # after this long past the opening, the reminder is dropped
     # Items whose absence raises the reminder; the others are only suggested in it.
     required: tuple[str, ...] = ("steps", "impact", "category", "subcategory")
     steps: tuple[str, ...] = (
@@ -148,19 +151,19 @@ class Widespread:
 @dataclass(frozen=True)
 class AgendaRule:
     enabled: bool = True
-    before: str = "7 days"
+    before: Duration = duration("7 days")
 
 
 @dataclass(frozen=True)
 class CoordinatorContact:
     enabled: bool = True
-    within: str = "7 days"
+    within: Duration = duration("7 days")
 
 
 @dataclass(frozen=True)
 class PostCallFollowup:
     enabled: bool = True
-    after: str = "1 day"
+    after: Duration = duration("1 day")
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ class PmEscalation:
 @dataclass(frozen=True)
 class OwnerInactive:
     enabled: bool = True
-    after: str = "2 business days"
+    after: Duration = duration("2 business days")
 
 
 @dataclass(frozen=True)
@@ -193,8 +196,8 @@ class RecordUpdate:
 class DigestRule:
     enabled: bool = True
     weekday: str = "monday"
-    time: str = "08:00"
-    skip_after: str = "1 day"  # a slot missed by more than this is skipped, never sent late
+    time: datetime.time = datetime.time(8, 0)
+    skip_after: Duration = duration("1 day")  # a slot missed by more than this is skipped, never sent late
 
 
 @dataclass(frozen=True)

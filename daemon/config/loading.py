@@ -1,5 +1,8 @@
 """Reading the config: TOML read with ``tomllib``, converted into the schema's dataclasses.
 
+Durations and times of day are read here, once, into ``Duration`` and ``datetime.time`` values
+(an unreadable one is a problem naming its key); the rest of casewatch uses those values.
+
 Unknown keys are errors; every problem, of the types here and of the values
 (``daemon.config.validate``), is collected and reported at once (``ConfigError``). Relative
 paths of a file read are made relative to its folder (``PATH_KEYS``).
@@ -8,6 +11,7 @@ paths of a file read are made relative to its folder (``PATH_KEYS``).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import tomllib
 import types
@@ -17,8 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from daemon.config.schema import Config
-from daemon.config.validate import validate
+from daemon.config.validate import read_clock, read_duration, validate
 from daemon.errors import ConfigError, Problem, UsageError
+from daemon.timeparts import Duration
 
 DEFAULT_PATH = "config.toml"
 ENV_VAR = "CASEWATCH_CONFIG"
@@ -31,6 +36,8 @@ def _describe(tp: Any) -> str:
     if origin is tuple:
         item = _describe(typing.get_args(tp)[0]).removeprefix("a ").removeprefix("an ")
         return f"a list of {item}s"
+    if tp in (Duration, datetime.time):
+        return "a string"  # written as text: "4 hours", "08:00"
     if dataclasses.is_dataclass(tp):
         return "a table"
     if origin in (Mapping, dict):
@@ -45,6 +52,11 @@ def _convert(tp: Any, value: Any, key: str, problems: list[Problem]) -> Any:
     if origin in (types.UnionType, typing.Union):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return _convert(args[0], value, key, problems)
+    if tp in (Duration, datetime.time):
+        if not isinstance(value, str):
+            problems.append(Problem(key, f"must be {_describe(tp)}, not {value!r}"))
+            return None
+        return read_duration(key, value, problems) if tp is Duration else read_clock(key, value, problems)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if not isinstance(value, dict):
             problems.append(Problem(key, f"must be {_describe(tp)}", f"write [{key}]"))

@@ -6,12 +6,14 @@ by line, in ``config.example.toml``; the ``[actions]`` tables are in ``daemon.co
 
 from __future__ import annotations
 
+import datetime
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from daemon.config.actions import Actions
+from daemon.timeparts import Duration, duration
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,10 @@ class Sending:
     daily_cap: int = 20  # messages per recipient per local day; the rest wait for the next day
     quiet_hours: bool = True  # send only in working hours ([calendar]); system-down mail any time
     fold: bool = True  # several actions due for the same people in one cycle: one message
-    retry_for: str = "2 days"  # a temporary failure (4xx, network) is retried this long
+    retry_for: Duration = duration("2 days")  # a temporary failure (4xx, network) is retried this long
     # An action due more than this before the cycle's instant is never mailed on its own:
     # it goes into the PM's one `backlog` message instead.
-    stale_after: str = "7 days"
+    stale_after: Duration = duration("7 days")
     templates: str = ""  # a folder of site templates overriding the built-in ones ("" for none)
 
 
@@ -83,10 +85,10 @@ class Sending:
 class Daemon:
     """``casewatch run``: how often it looks, how it waits, whom it tells when things fail."""
 
-    poll_every: str = "5 minutes"  # a full UID SEARCH of every folder at least this often
+    poll_every: Duration = duration("5 minutes")  # a full UID SEARCH of every folder at least this often
     idle: bool = True  # use IMAP IDLE (when the server has it) to wake up early for new mail
-    idle_restart: str = "9 minutes"  # IDLE is restarted this often (servers drop it at ~30)
-    backoff_max: str = "5 minutes"  # the longest wait between reconnection attempts
+    idle_restart: Duration = duration("9 minutes")  # IDLE is restarted this often (servers drop it at ~30)
+    backoff_max: Duration = duration("5 minutes")  # the longest wait between reconnection attempts
     admin: str = ""  # told by mail after `alert_after` failures in a row, and on recovery
     alert_after: int = 3
     metrics_file: str = ""  # a Prometheus text file written after every cycle ("" for none)
@@ -351,8 +353,8 @@ class Calendar:
     """Business time: working days and hours in the consortium's time zone, minus holidays."""
 
     workdays: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday")
-    day_starts: str = "08:00"
-    day_ends: str = "17:00"
+    day_starts: datetime.time = datetime.time(8, 0)
+    day_ends: datetime.time = datetime.time(17, 0)
     # Public holidays from the `holidays` package: an ISO country code and, optionally,
     # a subdivision (a state such as "WA"); "" for no holidays.
     holidays_country: str = "US"
@@ -369,7 +371,7 @@ class SupportCall:
 
     weekday: str = "wednesday"
     week: int = 1  # 1-4: which one of the month; -1: the last
-    time: str = "10:00"
+    time: datetime.time = datetime.time(10, 0)
     coordinator: str = ""  # the support-call coordinator's address; "" if none
     # A call falling on a holiday or closure moves to the next working one of its weekday.
     move_off_holidays: bool = True

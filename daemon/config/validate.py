@@ -1,7 +1,8 @@
 """The checks of a built config: each problem is appended to one list, with its key and a hint.
 
-Types are checked while the config is built (``daemon.config.loading``); these are the checks of
-values: names, ranges, addresses, regular expressions, durations, clock times, paths.
+Types are checked while the config is built (``daemon.config.loading``), and durations and clock
+times read then (``read_duration``, ``read_clock``); these are the checks of values: names,
+ranges, addresses, regular expressions, business time in a daemon timer, paths.
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from daemon.config.actions import CHECKLIST, PRIORITY_NAMES
 from daemon.config.schema import Config, Mailbox, Smtp
 from daemon.errors import Problem
-from daemon.timeparts import WEEKDAYS, check_holidays, parse_clock
-from daemon.timeparts import duration as parse_duration
+from daemon.timeparts import WEEKDAYS, Duration, check_holidays, duration, parse_clock
+
+#: The tables whose durations are timers of the daemon, which count real time (no business time).
+ELAPSED_TABLES = ("daemon",)
 
 _HINTS = {
     "consortium.timezone": "an IANA zone name such as America/Los_Angeles",
@@ -25,6 +28,31 @@ _HINTS = {
     "mailbox.security": 'one of "tls", "starttls", "plain"',
     "smtp.security": 'one of "tls", "starttls", "plain"',
 }
+
+
+def read_duration(key: str, text: str, problems: list[Problem]) -> Duration | None:
+    """The duration ``text`` of ``key`` (read when the config is loaded); None and a problem when
+    it is unreadable."""
+    try:
+        return duration(text)
+    except ValueError as exc:
+        units = (
+            'seconds, minutes, hours, days or weeks, e.g. "30 seconds", "5 minutes"'
+            if key.partition(".")[0] in ELAPSED_TABLES
+            else 'seconds, minutes, hours, days, weeks, business hours or business days, e.g. "4 hours", '
+            '"2 business days"'
+        )
+        problems.append(Problem(key, str(exc).split(" (write")[0], f"a number and a unit: {units}"))
+        return None
+
+
+def read_clock(key: str, text: str, problems: list[Problem]) -> time | None:
+    """The time of day ``text`` of ``key``; None and a problem when it is unreadable."""
+    try:
+        return parse_clock(text)
+    except ValueError as exc:
+        problems.append(Problem(key, str(exc), 'a 24-hour local time, e.g. "08:00"'))
+        return None
 
 
 def validate(cfg: Config, problems: list[Problem]) -> None:
@@ -178,34 +206,6 @@ def _validate_oauth2(
 def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     """The calendar, the support call and the action thresholds."""
 
-    def duration(key: str, text: str, *, elapsed: bool = False) -> None:
-        """``elapsed``: a timer of the daemon, which counts real time (no business time)."""
-        try:
-            parsed = parse_duration(text)
-        except ValueError as exc:
-            units = (
-                'seconds, minutes, hours, days or weeks, e.g. "30 seconds", "5 minutes"'
-                if elapsed
-                else 'seconds, minutes, hours, days, weeks, business hours or business days, e.g. "4 hours", '
-                '"2 business days"'
-            )
-            problems.append(Problem(key, str(exc).split(" (write")[0], f"a number and a unit: {units}"))
-            return
-        if elapsed and parsed.business:
-            problems.append(
-                Problem(
-                    key,
-                    f"{text!r}: business time does not apply here, the daemon's timers run on the clock",
-                    'write elapsed time, e.g. "30 seconds", "5 minutes" or "2 hours"',
-                )
-            )
-
-    def clock(key: str, text: str) -> None:
-        try:
-            parse_clock(text)
-        except ValueError as exc:
-            problems.append(Problem(key, str(exc), 'a 24-hour local time, e.g. "08:00"'))
-
     def weekday(key: str, name: str) -> None:
         if name.lower() not in WEEKDAYS:
             problems.append(Problem(key, f"not a weekday: {name!r}", 'e.g. "monday"'))
@@ -222,13 +222,9 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
         weekday(f"calendar.workdays[{i}]", name)
     if not cal.workdays:
         problems.append(Problem("calendar.workdays", "must name at least one weekday"))
-    clock("calendar.day_starts", cal.day_starts)
-    clock("calendar.day_ends", cal.day_ends)
-    try:
-        if parse_clock(cal.day_ends) <= parse_clock(cal.day_starts):
-            problems.append(Problem("calendar.day_ends", "must be later than calendar.day_starts"))
-    except ValueError:
-        pass
+    unread = {p.key for p in problems}  # an unreadable time of day: its default is no answer
+    if {"calendar.day_starts", "calendar.day_ends"}.isdisjoint(unread) and cal.day_ends <= cal.day_starts:
+        problems.append(Problem("calendar.day_ends", "must be later than calendar.day_starts"))
     why = check_holidays(cal.holidays_country, cal.holidays_subdivision)
     if why:
         key = "calendar.holidays_subdivision" if "subdivision" in why else "calendar.holidays_country"
@@ -263,17 +259,10 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
     weekday("support_call.weekday", call.weekday)
     if call.week not in (1, 2, 3, 4, -1):
         problems.append(Problem("support_call.week", "must be 1, 2, 3, 4 or -1 (the last)"))
-    clock("support_call.time", call.time)
     if call.coordinator and "@" not in call.coordinator:
         problems.append(Problem("support_call.coordinator", 'must be an e-mail address, or "" for none'))
 
     acts = cfg.actions
-    for name in ("request_update", "escalate", "pm_assist"):
-        ladder = getattr(acts, name)
-        for prio in PRIORITY_NAMES:
-            duration(f"actions.{name}.{prio}", getattr(ladder, prio))
-    duration("actions.pm_stalled_high.after", acts.pm_stalled_high.after)
-    duration("actions.owner_inactive.after", acts.owner_inactive.after)
     for key, patterns in (
         ("actions.pm_stalled_high.no_progress", acts.pm_stalled_high.no_progress),
         ("actions.survey.still_there", acts.survey.still_there),
@@ -290,13 +279,7 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
                     )
                 )
     priorities("actions.pm_stalled_high.priorities", acts.pm_stalled_high.priorities)
-    for i, text in enumerate(acts.customer_turn.after):
-        duration(f"actions.customer_turn.after[{i}]", text)
-    duration("actions.survey.after", acts.survey.after)
-    duration("actions.survey.window", acts.survey.window)
-    duration("actions.share_on_list.after", acts.share_on_list.after)
     priorities("actions.share_on_list.priorities", acts.share_on_list.priorities)
-    duration("actions.description_gaps.window", acts.description_gaps.window)
     for i, item in enumerate(acts.description_gaps.required):
         if item not in CHECKLIST:
             problems.append(
@@ -308,20 +291,22 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
             )
     if acts.widespread.institutions < 2:
         problems.append(Problem("actions.widespread.institutions", "must be at least 2"))
-    duration("sending.retry_for", cfg.sending.retry_for)
-    duration("sending.stale_after", cfg.sending.stale_after)
     for name in ("poll_every", "idle_restart", "backoff_max"):
-        duration(f"daemon.{name}", getattr(cfg.daemon, name), elapsed=True)
+        timer: Duration = getattr(cfg.daemon, name)
+        if timer.business:
+            problems.append(
+                Problem(
+                    f"daemon.{name}",
+                    f"{timer.as_written!r}: business time does not apply here, the daemon's timers run on "
+                    "the clock",
+                    'write elapsed time, e.g. "30 seconds", "5 minutes" or "2 hours"',
+                )
+            )
     if cfg.daemon.admin and "@" not in cfg.daemon.admin:
         problems.append(Problem("daemon.admin", 'must be an e-mail address, or "" for none'))
     if cfg.daemon.alert_after < 1:
         problems.append(Problem("daemon.alert_after", "must be at least 1"))
-    duration("actions.agenda.before", acts.agenda.before)
-    duration("actions.coordinator_contact.within", acts.coordinator_contact.within)
-    duration("actions.post_call_followup.after", acts.post_call_followup.after)
     weekday("actions.digest.weekday", acts.digest.weekday)
-    clock("actions.digest.time", acts.digest.time)
-    duration("actions.digest.skip_after", acts.digest.skip_after)
 
 
 def file_in_the_way(path: str | Path) -> Path | None:

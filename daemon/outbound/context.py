@@ -480,7 +480,7 @@ def build(
             {**item, "due_at": when(datetime.fromisoformat(item["due_at"]), calendar)}
             for item in data.get("items", [])
         ],
-        "stale_after": config.sending.stale_after,
+        "stale_after": config.sending.stale_after.as_written,
         "signer": signer_of(action, people),
         "successor_name": name_of(str(data.get("successor", "")), people),
         "previous_owner_name": name_of(str(data.get("previous_owner", "")), people),

@@ -20,7 +20,6 @@ from daemon.config import Config
 from daemon.model import Action
 from daemon.outbound.compose import is_vendor
 from daemon.policy.calendar import BusinessCalendar, wall_time
-from daemon.policy.rules import duration
 
 ALONE = frozenset({"digest", "agenda", "backlog"})
 
@@ -55,7 +54,7 @@ def plan(
     lower-cased recipient, the messages already sent or queued for that local day (daily cap)."""
     days: dict[datetime, Mapping[str, int]] = {}
     calendar = BusinessCalendar.of(config)
-    deadline = calendar.add(now, duration(config.sending.retry_for))
+    deadline = calendar.add(now, config.sending.retry_for)
     groups: dict[tuple[object, ...], list[Action]] = {}
     for a in actions:
         to, cc = _clean(a.to, config), _clean(a.cc, config)

@@ -19,7 +19,6 @@ from daemon.policy.calls import calls_around, digest_slot
 from daemon.policy.clusters import clusters, marks
 from daemon.policy.context import Context, iso, key, when
 from daemon.policy.routing import pms_for
-from daemon.timeparts import duration
 
 PRIORITY_ORDER = {"system_down": 0, "high": 1, "normal": 2, "low": 3, None: 4}
 
@@ -218,7 +217,7 @@ def agenda(ctxs: Sequence[Context], calls: Calls, now: datetime, config: Config)
         return []
     calendar = BusinessCalendar.of(config)
     by_number = {ctx.number: ctx for ctx in ctxs}
-    due = calendar.subtract(calls.following, duration(rule.before))
+    due = calendar.subtract(calls.following, rule.before)
     on_agenda = sorted(
         (n for n, at in calls.flagged.items() if at <= due),
         key=lambda n: (
@@ -248,7 +247,9 @@ def agenda(ctxs: Sequence[Context], calls: Calls, now: datetime, config: Config)
             f"{listed}{nobody}",
             agenda_key(calls.following),
             cases=tuple(on_agenda),
-            basis=Basis("support call", calls.following, "the next support call", rule.before, before=True),
+            basis=Basis(
+                "support call", calls.following, "the next support call", rule.before.as_written, before=True
+            ),
             data={"call_at": calls.following.isoformat()},
         )
     ]
@@ -265,7 +266,7 @@ def coordinator_contact(ctxs: Sequence[Context], calls: Calls, config: Config) -
         return []
     calendar = BusinessCalendar.of(config)
     by_number = {ctx.number: ctx for ctx in ctxs}
-    window = calendar.subtract(calls.following, duration(rule.within))
+    window = calendar.subtract(calls.following, rule.within)
     coordinator = config.support_call.coordinator
     who = f" ({coordinator})" if coordinator else ""
     out = []
@@ -276,7 +277,7 @@ def coordinator_contact(ctxs: Sequence[Context], calls: Calls, config: Config) -
         to, _, note = ctx.route.pm_cc_owner()
         reason = (
             f"Case {n} was flagged on {when(at, calendar)} for the support call on "
-            f"{when(calls.following, calendar)}, less than {rule.within} before it: contact the "
+            f"{when(calls.following, calendar)}, less than {rule.within.as_written} before it: contact the "
             f"support-call coordinator{who} directly."
         )
         out.append(
@@ -309,7 +310,7 @@ def post_call_followup(
         return []
     calendar = BusinessCalendar.of(config)
     by_number = {ctx.number: ctx for ctx in ctxs}
-    due = calendar.add(calls.previous, duration(rule.after))
+    due = calendar.add(calls.previous, rule.after)
     out = []
     for n in sorted(calls.discussed):
         ctx = by_number[n]
@@ -329,7 +330,7 @@ def post_call_followup(
                 " ".join(p for p in (reason, note) if p),
                 key("post_call_followup", n, calls.previous.date()),
                 area=ctx.route.area,
-                basis=Basis("support call", calls.previous, "the last support call", rule.after),
+                basis=Basis("support call", calls.previous, "the last support call", rule.after.as_written),
                 data={"call_at": calls.previous.isoformat()},
             )
         )
@@ -357,7 +358,7 @@ def digests(now: datetime, config: Config) -> list[Action]:
     if not rule.enabled:
         return []
     slot = digest_slot(now, config)
-    if now > BusinessCalendar.of(config).add(slot, duration(rule.skip_after)):
+    if now > BusinessCalendar.of(config).add(slot, rule.skip_after):
         return []
     # A PM with no area has no cases to digest.
     return [digest_action(pm, slot) for pm in config.program_managers if pm.areas]

@@ -18,7 +18,7 @@ from daemon.config import Config
 from daemon.model import Action
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.routing import pms_for
-from daemon.policy.rules import duration, iso, when
+from daemon.policy.rules import iso, when
 
 NEVER_STALE = frozenset({"digest", "backlog"})
 
@@ -29,7 +29,7 @@ def is_stale(action: Action, cutoff: datetime) -> bool:
 
 def cutoff(now: datetime, config: Config) -> datetime:
     """Actions due before this instant are stale at ``now``."""
-    return BusinessCalendar.of(config).subtract(now, duration(config.sending.stale_after))
+    return BusinessCalendar.of(config).subtract(now, config.sending.stale_after)
 
 
 def listed(due: Sequence[Action], now: datetime, config: Config) -> list[Action]:
@@ -68,8 +68,9 @@ def backlog(stale: Sequence[Action], now: datetime, config: Config) -> list[Acti
         marks = tuple(dict.fromkeys(m for a in actions for m in a.all_marks if m not in claimed))
         claimed.update(marks)
         oldest = min(a.due_at for a in actions)
+        stale_after = config.sending.stale_after.as_written
         reason = (
-            f"{len(actions)} action(s) fell due more than {config.sending.stale_after} ago, the oldest "
+            f"{len(actions)} action(s) fell due more than {stale_after} ago, the oldest "
             f"on {when(oldest, calendar)}. casewatch did not mail them one by one (it was not running, "
             "or this is its first run over an old mailbox): each is listed here once and counts as handled."
         )

@@ -79,8 +79,8 @@ class BusinessCalendar:
         return cls(
             tz=ZoneInfo(config.consortium.timezone),
             workdays=weekday_numbers(cal.workdays),
-            day_start=parse_clock(cal.day_starts),
-            day_end=parse_clock(cal.day_ends),
+            day_start=cal.day_starts,
+            day_end=cal.day_ends,
             country=cal.holidays_country,
             subdivision=cal.holidays_subdivision,
             closures=frozenset(date.fromisoformat(d) for d in cal.closures),

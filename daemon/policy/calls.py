@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from daemon.config import Config
-from daemon.policy.calendar import WEEKDAYS, BusinessCalendar, parse_clock, wall_time
+from daemon.policy.calendar import WEEKDAYS, BusinessCalendar, wall_time
 
 
 def call_day(year: int, month: int, config: Config) -> date:
@@ -33,7 +33,7 @@ def call_day(year: int, month: int, config: Config) -> date:
 def call_at(year: int, month: int, config: Config) -> datetime:
     return wall_time(
         call_day(year, month, config),
-        parse_clock(config.support_call.time),
+        config.support_call.time,
         ZoneInfo(config.consortium.timezone),
     )
 
@@ -59,7 +59,7 @@ def digest_slot(now: datetime, config: Config) -> datetime:
     tz = calendar.tz
     rule = config.actions.digest
     weekday = WEEKDAYS.index(rule.weekday.lower())
-    clock = parse_clock(rule.time)
+    clock = rule.time
 
     def slot_of(day: date) -> datetime:
         if calendar.holiday(day):

@@ -14,7 +14,7 @@ from daemon.model import Basis, Case, Event, MessageKind
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.clocks import Clocks
 from daemon.policy.routing import Route
-from daemon.timeparts import Duration, duration
+from daemon.timeparts import Duration
 
 
 def iso(at: datetime) -> str:
@@ -65,9 +65,8 @@ class Context:
     def when(self, at: datetime) -> str:
         return when(at, self.calendar)
 
-    def after(self, start: datetime, text: str, owner: bool = False) -> tuple[datetime, Duration]:
-        """``text`` after ``start``; ``owner``: on the owner's institution's calendar."""
-        d = duration(text)
+    def after(self, start: datetime, d: Duration, owner: bool = False) -> tuple[datetime, Duration]:
+        """``d`` after ``start``; ``owner``: on the owner's institution's calendar."""
         return (self.owners if owner else self.calendar).add(start, d, self.around_the_clock), d
 
     def basis(self, clock: str, since: datetime, what: str, threshold: Duration) -> Basis:

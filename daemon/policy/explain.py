@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 from daemon.model import Action
 from daemon.policy.engine import held
-from daemon.policy.rules import Context, duration, when
+from daemon.policy.rules import Context, when
 
 _NEXT = {
     "request_update": ("escalate", "an update is requested"),
@@ -121,7 +121,7 @@ def explain(ctx: Context, actions: Sequence[Action], sent: Collection[str] = ())
             nxt, trigger = _NEXT[action.kind]
             rule = getattr(ctx.config.actions, nxt)
             lines.append(
-                f"  next: once {trigger}, {nxt} falls due {duration(getattr(rule, ctx.priority))} later "
+                f"  next: once {trigger}, {nxt} falls due {getattr(rule, ctx.priority)} later "
                 f"if Ex Libris stays silent."
             )
         elif action.kind == "pm_assist":

@@ -83,7 +83,7 @@ def pm_stalled_high(ctx: Context) -> list[Action]:
     since, what = progress
     if severe > since:
         since, what = severe, f"the case became {ctx.priority.replace('_', '-')} priority"
-    threshold = duration(rule.after)
+    threshold = rule.after
     due = ctx.calendar.add(since, threshold)
     to, cc, note = ctx.route.pm_cc_owner()
     reason = (
@@ -152,9 +152,7 @@ def customer_turn(ctx: Context) -> list[Action]:
     if not rule.enabled or since is None:
         return []
     to, cc, note = ctx.route.owner_or_pm()
-    steps = sorted(
-        ((ctx.owners.add(since, duration(t)), duration(t)) for t in rule.after), key=lambda s: s[0]
-    )
+    steps = sorted(((ctx.owners.add(since, t), t) for t in rule.after), key=lambda s: s[0])
     actions: list[Action] = []
     for due, threshold in steps:
         step_key = key("customer_turn", ctx.number, since, threshold)
@@ -188,7 +186,7 @@ def survey(ctx: Context) -> list[Action]:
     if not rule.enabled or closed is None:
         return []
     due, threshold = ctx.after(closed, rule.after, owner=True)
-    if ctx.now > ctx.owners.add(due, duration(rule.window)):
+    if ctx.now > ctx.owners.add(due, rule.window):
         return []  # too late to be of use
     to, cc, note = ctx.route.owner_or_pm()
     disputed = _disputed(ctx, closed)
@@ -301,7 +299,7 @@ def description_gaps(ctx: Context) -> list[Action]:
         return []
     start = c.opened_at or c.describe_at
     due = max(start, c.describe_at)
-    if ctx.now > ctx.owners.add(due, duration(rule.window)):
+    if ctx.now > ctx.owners.add(due, rule.window):
         return []  # too late to be of use
     missing = checklist_gaps(ctx.case, ctx.config)
     if not any(m in rule.required for m in missing):
