@@ -33,6 +33,19 @@ settings.register_profile(
 )
 settings.load_profile("ci")
 
+# --------------------------------------------------------------------------- order
+
+#: The longest test files, started first: with one worker per core (`make test` runs pytest
+#: -n auto) the short tests then fill the cores around them, instead of one core waiting on
+#: the year-long soak at the end while the other is idle.
+LONGEST_FIRST = ("test_soak.py", "test_fuzz.py", "test_install.py", "test_faults.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: else as collected
+
+
 # --------------------------------------------------------------------------- IMAP
 
 _REQUIRE_DOVECOT = "CASEWATCH_REQUIRE_DOVECOT"
