@@ -28,9 +28,12 @@ $(DEV): $(STAMP)
 run: $(STAMP)
 	$(BIN)/casewatch demo
 
-## test: set everything up (Dovecot included, where possible) and run the tests
+## test: set everything up (Dovecot included, where possible) and run the tests, one worker
+## process per core (pytest-xdist; each worker starts its own Dovecot); PYTEST_WORKERS=0 runs
+## them in this process, one after the other
+PYTEST_WORKERS ?= auto
 test: $(DEV) dovecot
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 ## dovecot: install Debian's dovecot-imapd when missing and we are root with apt
 dovecot:

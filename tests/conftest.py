@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 from collections.abc import Iterator
 
@@ -32,6 +33,31 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile("ci")
+
+# --------------------------------------------------------------------------- order
+
+#: The longest test files, started first: with one worker per core (`make test` runs pytest
+#: -n auto) the short tests then fill the cores around them, instead of one core waiting on
+#: the year-long soak at the end while the other is idle.
+LONGEST_FIRST = ("test_soak.py", "test_fuzz.py", "test_install.py", "test_faults.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: else as collected
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_kept() -> Iterator[None]:
+    """The root logger as it was before the test: ``main()`` points it at the test's captured
+    stderr, which is closed afterwards, and a server thread that logs later (aiosmtpd) would
+    then print a "Logging error" into the run's output (seen in the order pytest -n runs)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
 
 # --------------------------------------------------------------------------- IMAP
 

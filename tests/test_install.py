@@ -252,6 +252,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 
 @pytest.mark.install
+@pytest.mark.xdist_group("install")  # one worker builds the wheel, once
 def test_the_wheel_holds_the_templates_and_the_example_config(installed):
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     missing = [p.name for p in template_files() if f"daemon/templates/{p.name}" not in names]
@@ -260,6 +261,7 @@ def test_the_wheel_holds_the_templates_and_the_example_config(installed):
 
 
 @pytest.mark.install
+@pytest.mark.xdist_group("install")  # one worker builds the wheel, once
 def test_the_installed_casewatch_is_the_wheel_not_the_checkout(installed, tmp_path):
     done = subprocess.run(
         [str(installed.bin / "python"), "-c", "import daemon; print(daemon.__file__)"],
@@ -274,6 +276,7 @@ def test_the_installed_casewatch_is_the_wheel_not_the_checkout(installed, tmp_pa
 
 
 @pytest.mark.install
+@pytest.mark.xdist_group("install")  # one worker builds the wheel, once
 def test_the_wheel_takes_its_version_from_the_package(installed, tmp_path):
     """One version source: pyproject reads ``daemon.__version__``; the wheel's name, its
     metadata and ``casewatch --version`` all carry it."""
@@ -299,6 +302,7 @@ def test_the_wheel_takes_its_version_from_the_package(installed, tmp_path):
 
 
 @pytest.mark.install
+@pytest.mark.xdist_group("install")  # one worker builds the wheel, once
 def test_demo_from_the_wheel_writes_its_mail(installed, tmp_path):
     done = installed.run("demo", cwd=tmp_path)
 
@@ -311,6 +315,7 @@ def test_demo_from_the_wheel_writes_its_mail(installed, tmp_path):
 
 
 @pytest.mark.install
+@pytest.mark.xdist_group("install")  # one worker builds the wheel, once
 def test_init_and_check_config_from_the_wheel(installed, tmp_path):
     done = installed.run("init", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -323,6 +328,7 @@ def test_init_and_check_config_from_the_wheel(installed, tmp_path):
 
 
 @pytest.mark.install
+@pytest.mark.xdist_group("install")  # one worker builds the wheel, once
 @pytest.mark.imap
 def test_run_from_the_wheel_reads_dovecot_and_sends_mail(
     installed, tmp_path, dovecot: Dovecot, imap_folder: str, smtp: SmtpServer
