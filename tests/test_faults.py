@@ -19,6 +19,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +171,9 @@ def test_kill_9_then_restart_loses_nothing_and_doubles_nothing(
 BACKFILL = 240  # messages in the mailbox: a backfill of many batches, each parsed by the workers
 LOCK = "casewatch.lock"
 MARK = "CASEWATCH_TEST_RUN"  # set in a daemon's environment: its workers inherit it
+#: Of this test session: another suite run on the same machine (a second checkout, a helper's
+#: worktree) starts daemons with the same marks, and its processes are not ours to count.
+SESSION = uuid.uuid4().hex
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -203,7 +207,7 @@ def _workers(daemon: int) -> list[int]:
 
 def _marked(mark: str) -> list[int]:
     """Live processes (not zombies) whose environment carries ``MARK=mark``."""
-    wanted = f"{MARK}={mark}".encode()
+    wanted = f"{MARK}={mark}.{SESSION}".encode()
     found = []
     for pid in _pids():
         try:
@@ -234,7 +238,12 @@ def _holds(pid: int, name: str) -> bool:
 def _run_daemon(config: Path, mark: str, session: bool = False) -> subprocess.Popen[bytes]:
     """``casewatch run``, logging to ``<mark>.log`` beside the config (a file: a pipe would stay
     open, and a read hang, as long as any process that inherited it lives)."""
-    env = {**os.environ, "CASEWATCH_IMAP_PASSWORD": Dovecot.password, "PYTHONUNBUFFERED": "1", MARK: mark}
+    env = {
+        **os.environ,
+        "CASEWATCH_IMAP_PASSWORD": Dovecot.password,
+        "PYTHONUNBUFFERED": "1",
+        MARK: f"{mark}.{SESSION}",
+    }
     env.pop("CASEWATCH_CRASH", None)
     with (config.parent / f"{mark}.log").open("wb") as log:
         return subprocess.Popen(
