@@ -230,7 +230,7 @@ def _text_payload(part: email.message.Message) -> str | None:
     cte = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
     if not cte or cte in ("7bit", "8bit"):
         raw_text = getattr(part, "_payload", None)  # what mail-parser reads: the body as parsed
-        if isinstance(raw_text, str) and not SURROGATE.search(raw_text):
+        if isinstance(raw_text, str) and _is_text(raw_text):
             return raw_text
     if not payload:
         return ""
@@ -240,7 +240,18 @@ def _text_payload(part: email.message.Message) -> str | None:
         text = payload.decode(part.get_content_charset("utf-8"))
     except (LookupError, UnicodeError):
         return None
-    return None if SURROGATE.search(text) else text
+    return text if _is_text(text) else None
+
+
+def _is_text(text: str) -> bool:
+    """No lone surrogates (bytes the parser kept as escapes): mail-parser's own test, in C."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _common_parse(data: bytes) -> tuple[email.message.Message, list[str], list[str]] | None:
