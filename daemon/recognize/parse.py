@@ -217,18 +217,99 @@ def _stdlib_parse(data: bytes, notes: list[str]) -> tuple[email.message.Message 
     return msg, plain, markup
 
 
-def parse(data: bytes) -> Mail:
-    """Parse one message; raise ``Unparseable`` with the reason when it is not mail."""
+_CONTENT_HEADERS = frozenset(
+    ("content-type", "content-disposition", "content-id", "content-transfer-encoding")
+)
+_CONTAINERS = frozenset(("multipart/alternative", "multipart/mixed", "multipart/related"))
+
+
+def _text_payload(part: email.message.Message) -> str | None:
+    """A text part's body as mail-parser 4.8.0 reads it (``MailParser._decode_body_payload``);
+    None where mail-parser would fall back and say so (a charset that fails)."""
+    payload = part.get_payload(decode=True)
+    cte = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
+    if not cte or cte in ("7bit", "8bit"):
+        raw_text = getattr(part, "_payload", None)  # what mail-parser reads: the body as parsed
+        if isinstance(raw_text, str) and _is_text(raw_text):
+            return raw_text
+    if not payload:
+        return ""
+    if not isinstance(payload, bytes):
+        return None
+    try:
+        text = payload.decode(part.get_content_charset("utf-8"))
+    except (LookupError, UnicodeError):
+        return None
+    return text if _is_text(text) else None
+
+
+def _is_text(text: str) -> bool:
+    """No lone surrogates (bytes the parser kept as escapes): mail-parser's own test, in C."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _common_parse(data: bytes) -> tuple[email.message.Message, list[str], list[str]] | None:
+    """The common path with the standard library alone: the same message, text parts and
+    HTML parts mail-parser gives, for mail with nothing mail-parser treats specially (text
+    parts in plain multipart containers, ASCII MIME headers, no attachment, no defect, a
+    charset that decodes). None for anything else: mail-parser reads it then."""
+    try:
+        msg = email.message_from_bytes(data)  # compat32, as mail-parser parses
+        parts = list(msg.walk())
+        plain: list[str] = []
+        markup: list[str] = []
+        for part in parts:
+            if part.defects or part.get_filename() is not None:
+                return None
+            for name, value in part.raw_items():
+                if name.lower() in _CONTENT_HEADERS and not str(value).isascii():
+                    return None
+            if part.get("content-id") is not None or part.get_content_disposition() not in (None, "inline"):
+                return None
+            ctype = part.get_content_type()
+            if part.is_multipart():
+                if ctype not in _CONTAINERS:
+                    return None
+                continue
+            if ctype not in ("text/plain", "text/html"):
+                return None
+            text = _text_payload(part)
+            if text is None:
+                return None
+            if text:
+                (markup if ctype == "text/html" else plain).append(text)
+    except Exception:  # RecursionError included: mail-parser reads it, and says what failed
+        return None
+    return msg, plain, markup
+
+
+def parse(data: bytes, common_path: bool = True) -> Mail:
+    """Parse one message; raise ``Unparseable`` with the reason when it is not mail.
+
+    The common shapes of mail are read with the standard library alone (``_common_parse``);
+    the rest, or everything with ``common_path=False``, through mail-parser. Both give the
+    same ``Mail`` (tests/test_parse_paths.py)."""
     if not data.strip():
         raise Unparseable("empty message (0 bytes or only white space)")
     if len(data) > MAX_BYTES:
         raise Unparseable(f"message larger than {MAX_BYTES} bytes")
     data = _normalize_newlines(data)
     notes: list[str] = []
+    common = _common_parse(data) if common_path else None
+    msg: email.message.Message | None
     try:
-        parsed = mailparser.parse_from_bytes(data)
-        msg, plain, markup = parsed.message, parsed.text_plain, parsed.text_html
-        _body_notes(parsed.defects, notes)
+        if common is not None:
+            msg, plain, markup = common
+        else:
+            parsed = mailparser.parse_from_bytes(data)
+            msg, plain, markup = parsed.message, parsed.text_plain, parsed.text_html
+            _body_notes(parsed.defects, notes)
     except Exception as exc:  # mail-parser gave up on a part: read it with the stdlib alone
         notes.append(f"mail-parser failed ({type(exc).__name__}): read with the standard library")
         msg, plain, markup = _stdlib_parse(data, notes)
