@@ -36,8 +36,8 @@ def decide_and_queue(store: Store, config: Config, now: datetime) -> tuple[int, 
     """Decide what is due at ``now`` and queue its mail; (how many actions were due, counts).
 
     Nothing is read or decided while the stored schedule stands; else every case is decided,
-    and the schedule kept when nothing was written since the snapshot (mail queued now adds
-    events the rules read: the next cycle decides again)."""
+    and the schedule kept when nothing was due and nothing written since the snapshot (mail
+    queued now adds events the rules read: the next cycle decides again)."""
     fingerprint = schedule.fingerprint(config)
     if stored.standing(store, fingerprint, now) is not None:
         return 0, SendCounts()
@@ -51,7 +51,7 @@ def decide_and_queue(store: Store, config: Config, now: datetime) -> tuple[int, 
     finally:
         gc.unfreeze()
     with store.transaction():
-        stored.keep(store, plan, fingerprint, seen)
+        stored.keep(store, None if due else plan, fingerprint, seen)
     return len(due), counts
 
 

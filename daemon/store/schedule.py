@@ -88,14 +88,15 @@ def save(store: Store, schedule: Schedule, fingerprint: str) -> None:
     )
 
 
-def keep(store: Store, schedule: Schedule, fingerprint: str, seen: int) -> None:
+def keep(store: Store, schedule: Schedule | None, fingerprint: str, seen: int) -> None:
     """After the queueing of an evaluation whose snapshot was read at generation ``seen``: keep
-    ``schedule`` when nothing was written since, else drop it (inside ``transaction()``).
+    ``schedule`` when nothing was written since, else drop it (inside ``transaction()``); None
+    (the evaluation found something due): drop it.
 
     The queueing's own writes count: the ``reminder_sent`` events it adds are read by the rules
     (``owner_inactive`` starts from one; a case gone past the closed horizon comes back with
     one), so the cycle after one that queued mail decides again."""
-    if generation(store) == seen:
+    if schedule is not None and generation(store) == seen:
         save(store, schedule, fingerprint)
     else:
         forget(store)
