@@ -6,9 +6,10 @@ The package reads as the flow of the program (README.md's "How it works" has the
 - ``recognize/``  what a message is (pure functions from bytes to facts);
 - ``timeline``    what those facts mean for each case (pure: facts -> events -> case);
 - ``commands/``   reply commands: their grammar, who may act, the events they add;
-- ``policy/``     what is due (pure): business time, clocks, routing, rules per case and across, the engine;
+- ``policy/``     what is due (pure): business time, clocks, routing, rules per case and across, the engine,
+                  and until when a decision stands (the schedule);
 - ``timeparts``   the parts business time is written in (durations, clock times, weekdays);
-- ``store/``      where it is all kept (SQLite): schema, the Store, its outbox;
+- ``store/``      where it is all kept (SQLite): schema, the Store, its outbox, the decision schedule;
 - ``ingest``      the shell that wires sources, recognizers and the store together;
 - ``cycle``       one gather -> decide -> apply cycle: new mail, what is due, queue and send;
 - ``outbound/``   how mail goes out: planned, rendered, composed, queued, sent by a transport;

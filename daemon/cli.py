@@ -327,23 +327,29 @@ def cmd_explain(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
+    from daemon.policy.schedule import Upcoming, fingerprint
+    from daemon.store import schedule
+
     now = _instant(args.at, cfg)
     with _store(cfg) as store:
         health: dict[str, Any] = store.health()
-        snapshot = store.snapshot(now)
+        # The daemon's last evaluation, while it stands, says the same without the engine.
+        standing = schedule.standing(store, fingerprint(cfg), now)
+        snapshot = store.snapshot(now) if standing is None else None
     health["db"] = str(cfg.state.db)
-    ctxs, actions = candidates(snapshot, now, cfg)
-    due = due_among(ctxs, actions, snapshot.sent, now)
-    upcoming = sorted(
-        (a for a in actions if a.due_at > now and not any(m in snapshot.sent for m in a.all_marks)),
-        key=lambda a: a.due_at,
-    )
-    health["due_now"] = len(due)
-    health["next_due"] = (
-        {"kind": upcoming[0].kind, "case": upcoming[0].case, "due_at": upcoming[0].due_at.isoformat()}
-        if upcoming
-        else None
-    )
+    if standing is not None:
+        due_now, nxt = 0, standing.upcoming
+    else:
+        assert snapshot is not None
+        ctxs, actions = candidates(snapshot, now, cfg)
+        due_now = len(due_among(ctxs, actions, snapshot.sent, now))
+        upcoming = sorted(
+            (a for a in actions if a.due_at > now and not any(m in snapshot.sent for m in a.all_marks)),
+            key=lambda a: a.due_at,
+        )
+        nxt = Upcoming(upcoming[0].kind, upcoming[0].case, upcoming[0].due_at) if upcoming else None
+    health["due_now"] = due_now
+    health["next_due"] = nxt and {"kind": nxt.kind, "case": nxt.case, "due_at": nxt.due_at.isoformat()}
     # Monitoring reads the exit code: 1 while any stage is failing (see the README).
     code = EXIT_UNHEALTHY if health["failures"] else EXIT_OK
     if args.json:

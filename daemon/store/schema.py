@@ -11,7 +11,9 @@ Tables:
 - ``sent``       the idempotency key of every action done (an action never fires twice);
 - ``outbox``     each message: rendered once, queued, then sent (or failed), with its cases;
 - ``secrets``    generated secrets (the key of the Reply-To tokens);
-- ``failures``   consecutive failures of each kind, for the admin alert.
+- ``failures``   consecutive failures of each kind, for the admin alert;
+- ``generation`` one counter, bumped by triggers on every write to a table the snapshot reads;
+- ``schedule``   until when the last evaluation stands (``daemon.store.schedule``).
 """
 
 from __future__ import annotations
@@ -163,5 +165,49 @@ def m004_failures(db: Database) -> None:
             last_error TEXT NOT NULL,
             alerted INTEGER NOT NULL DEFAULT 0
         );
+        """
+    )
+
+
+#: The tables ``Store.snapshot`` reads: any write to them may change a decision.
+SNAPSHOT_TABLES = ("events", "links", "sent", "cases")
+
+
+@migrations()
+def m005_schedule(db: Database) -> None:
+    """The decision schedule (``daemon.store.schedule``): a generation counter that triggers bump on
+    every write to a table the snapshot reads, and the one row saying until when the last
+    evaluation stands; indexes for its queries (the earliest row dated after an instant) and for
+    ``status`` (the last message sent, the cases counted: a partial index, which the snapshot's
+    join does not take in place of its faster plan)."""
+    triggers = "\n".join(
+        f"CREATE TRIGGER {table}_{op.lower()}_generation AFTER {op} ON {table} "
+        "BEGIN UPDATE generation SET n = n + 1 WHERE id = 1; END;"
+        for table in SNAPSHOT_TABLES
+        for op in ("INSERT", "UPDATE", "DELETE")
+    )
+    db.executescript(
+        f"""
+        CREATE TABLE generation (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            n INTEGER NOT NULL
+        );
+        INSERT INTO generation (id, n) VALUES (1, 0);
+        CREATE TABLE schedule (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            generation INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL,
+            at TEXT NOT NULL,
+            next_at TEXT,
+            next_kind TEXT,
+            next_case TEXT,
+            next_due_at TEXT
+        );
+        CREATE INDEX events_at ON events(at);
+        CREATE INDEX links_at ON links(at);
+        CREATE INDEX sent_at ON sent(at);
+        CREATE INDEX outbox_sent ON outbox(status, sent_at);
+        CREATE INDEX cases_shown ON cases(state) WHERE visible = 1;
+        {triggers}
         """
     )
