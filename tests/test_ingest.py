@@ -292,3 +292,37 @@ def test_a_list_post_up_to_the_limit_still_opens_list_only_cases_and_links_them(
 
     assert [c.number for c in store.cases()] == ["10712401", "10712402"]
     assert {(link.a, link.b) for link in store.links()} == {("10712401", "10712402")}
+
+
+def test_sigint_is_held_only_while_the_pool_can_still_be_starting_workers(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT is held back (``sigint_held``) while the parsing workers start, and only then: once
+    the pool has its workers, holding it again for each batch only opens windows in which a
+    Ctrl-C can be lost."""
+    import contextlib
+
+    from daemon import ingest as ingest_mod
+
+    held: list[int] = []
+    real = ingest_mod.sigint_held
+
+    @contextlib.contextmanager
+    def counted():  # type: ignore[no-untyped-def]
+        held.append(1)
+        with real():
+            yield
+
+    monkeypatch.setattr(ingest_mod, "sigint_held", counted)
+    ingester = Ingester(store, Config(), workers=2)
+    big = [
+        Batch(tuple(raw(mailmaker.created(f"1075{b}{n:03d}")) for n in range(ingest_mod.PARALLEL_FROM)))
+        for b in range(4)
+    ]
+    try:
+        counts = list(ingester.apply_all(big))
+    finally:
+        ingester.close()
+    assert sum(c.ingested for c in counts) == 4 * ingest_mod.PARALLEL_FROM
+    assert ingester.parallel_batches == 4
+    assert 1 <= len(held) < 4  # the first batch starts the workers; the last ones find them there
