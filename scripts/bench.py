@@ -205,6 +205,8 @@ def measure(p: Plan, dovecot: Any, tmp: Path) -> tuple[list[Row], list[str]]:
     size = 0
     for start in range(0, p.messages, 5000):
         batch = mail.messages(min(5000, p.messages - start), 1000 + start)
+        if start:  # each batch is generated on its own: its Message-IDs must not repeat an earlier one's
+            batch = [mail.renamed(raw, f"b{start}") for raw in batch]
         size += sum(map(len, batch))
         mail.fill_more(dovecot, "mix", batch, start)
     mail.index(dovecot, "mix")
@@ -241,6 +243,7 @@ def measure(p: Plan, dovecot: Any, tmp: Path) -> tuple[list[Row], list[str]]:
         ),
     ]
     notes.append(
+        f"backfill: {fill['n']:,.0f} messages read, {fill['stored']:,.0f} stored as new; "
         "backfill rounds (wall s): "
         + ", ".join(f"{r['wall']:.1f}" for r in result["backfill"])
         + "; bare rounds: "

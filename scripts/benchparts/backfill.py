@@ -28,9 +28,9 @@ def _cpu(who: int) -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def _report(wall: float, cpu0: float, n: int) -> None:
+def _report(wall: float, cpu0: float, n: int, stored: int = 0) -> None:
     cpu = _cpu(resource.RUSAGE_SELF) - cpu0 + _cpu(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"wall": wall, "cpu": cpu, "n": n}))
+    print(json.dumps({"wall": wall, "cpu": cpu, "n": n, "stored": stored}))
 
 
 def backfill_child(args: argparse.Namespace) -> None:
@@ -52,7 +52,7 @@ def backfill_child(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         counts = poll_imap(store, cfg, args.password)
         wall = time.perf_counter() - start
-    _report(wall, cpu0, counts.read)
+    _report(wall, cpu0, counts.read, counts.ingested)
 
 
 def _parse_chunk(chunk: list[bytes]) -> int:
