@@ -2,10 +2,11 @@
 
 ``build(path, n_cases, seed=7, now=NOW) -> Path`` writes a fresh state database at ``path`` with
 ``n_cases`` open cases of ~20 events each (vendor and member comments, status changes, update
-requests, list mentions; a reply command on one case in 50), links between about one case in 20
-pairs, and each case's cached projection, as ``casewatch`` itself would have stored them. It
-returns ``path``. ``config(db, path)`` writes a config file next to it: the example config (its
-institutions, program managers and areas) pointing at ``db``. The same ``seed`` gives the same store.
+requests, list mentions; a reply command on one case in 50, a bounce of our mail to the owner on one
+in 200), links between about one case in 20 pairs, and each case's cached projection, as
+``casewatch`` itself would have stored them. It returns ``path``. ``config(db, path)`` writes a
+config file next to it: the example config (its institutions, program managers and areas) pointing
+at ``db``. The same ``seed`` gives the same store.
 
 Usage: python scripts/scalestore.py N DIR  (writes DIR/casewatch.db and DIR/config.toml)
 """
@@ -64,6 +65,16 @@ def timeline(number: str, rng: random.Random, now: datetime = NOW, n_events: int
         at += step * rng.uniform(0.5, 1.0)
         kind, actor, data = rng.choice(STEPS)
         events.append(Event(number, at, kind, actor, f"<{number}.{i}@x>", kind, dict(data)))
+    if rng.random() < 0.005:  # our mail to the owner bounced (what owner_unreachable reads)
+        at += step * 0.5
+        failed = {
+            "delivery": "failed",
+            "recipient": owner,
+            "dsn_status": "5.1.1",
+            "permanent": True,
+            "original": f"<cw.{number}@x>",
+        }
+        events.append(Event(number, at, "reminder_sent", "system", None, f"delivery failed: {owner}", failed))
     if rng.random() < 0.02:  # a PM's reply command
         at += step * 0.5
         data = rng.choice(
