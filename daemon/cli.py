@@ -187,7 +187,7 @@ def cmd_send(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def cmd_digest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
-    from daemon.outbound.weekly import render_digest
+    from daemon.outbound.weekly import render_digests
 
     at = _instant(args.at, cfg)
     pms = [pm for pm in cfg.program_managers if pm.areas]
@@ -201,8 +201,7 @@ def cmd_digest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     if not pms:
         raise UsageError("no program manager with areas is configured (hint: [[program_managers]] areas)")
     with _store(cfg) as store:
-        for i, pm in enumerate(pms):
-            rendered = render_digest(store, pm, at, cfg)
+        for i, rendered in enumerate(render_digests(store, pms, at, cfg)):
             if i:
                 print("\n" if args.format == "text" else "\n<!-- next digest -->\n")
             if args.format == "text":
