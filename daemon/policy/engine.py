@@ -92,8 +92,9 @@ def each_context(files: Iterable[CaseFile], now: datetime, config: Config) -> It
 def slim(ctx: Context) -> Context:
     """``ctx`` with only what the rules across cases read of its events: the first event naming the
     institution (else the first event), its data cut to that (``widespread``), and the failed
-    deliveries (``owner_unreachable``). What ``decide`` keeps of each case while it reads the
-    next: it renders nothing, so the rest of each timeline is let go."""
+    deliveries (``owner_unreachable``); its case without the description (often long; not read
+    across cases). What ``decide`` keeps of each case while it reads the next: it renders
+    nothing, so the rest of each timeline is let go."""
     events = ctx.events
     first = next((e for e in events if e.data.get("institution")), None)
     if first is None:
@@ -101,7 +102,8 @@ def slim(ctx: Context) -> Context:
     else:
         head = replace(first, summary="", data={"institution": first.data["institution"]})
     failed = tuple(e for e in events if e.kind == "reminder_sent" and e.data.get("delivery") == "failed")
-    return replace(ctx, events=(head, *failed))
+    case = replace(ctx.case, description=None) if ctx.case.description else ctx.case
+    return replace(ctx, case=case, events=(head, *failed))
 
 
 def candidates(
