@@ -7,11 +7,10 @@ Errors become exit codes only here: 2 for the user's mistakes (config, usage),
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -188,7 +187,7 @@ def cmd_send(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def cmd_digest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
-    from daemon.outbound.weekly import render_digest
+    from daemon.outbound.weekly import render_digests
 
     at = _instant(args.at, cfg)
     pms = [pm for pm in cfg.program_managers if pm.areas]
@@ -202,8 +201,7 @@ def cmd_digest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     if not pms:
         raise UsageError("no program manager with areas is configured (hint: [[program_managers]] areas)")
     with _store(cfg) as store:
-        for i, pm in enumerate(pms):
-            rendered = render_digest(store, pm, at, cfg)
+        for i, rendered in enumerate(render_digests(store, pms, at, cfg)):
             if i:
                 print("\n" if args.format == "text" else "\n<!-- next digest -->\n")
             if args.format == "text":
@@ -247,16 +245,29 @@ def _case_line(c: Case) -> str:
     )
 
 
+def _print_json_list(items: Iterable[dict[str, Any]]) -> None:
+    """Print ``json.dumps(list(items), indent=2)`` item by item, never the whole text at once."""
+    out = sys.stdout
+    sep = "[\n  "
+    for item in items:
+        out.write(sep)
+        out.write(json.dumps(item, indent=2).replace("\n", "\n  "))
+        sep = ",\n  "
+    out.write("[]\n" if sep.startswith("[") else "\n]\n")
+
+
 def cmd_cases(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     with _store(cfg) as store:
-        cases = store.cases()
-    if args.json:
-        print(json.dumps([c.to_json() for c in cases], indent=2))
-    else:
+        cases = store.each_case()  # one at a time: never all cases held at once
+        if args.json:
+            _print_json_list(c.to_json() for c in cases)
+            return EXIT_OK
         print(f"{'case':<9} {'state':<16} {'priority':<11} {'inst':<6} {'owner':<26} title")
+        n = 0
         for c in cases:
             print(_case_line(c))
-        print(f"{len(cases)} case(s)")
+            n += 1
+        print(f"{n} case(s)")
     return EXIT_OK
 
 
@@ -294,11 +305,10 @@ def _instant(text: str | None, cfg: config_mod.Config) -> datetime:
 def cmd_due(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     at = _instant(args.at, cfg)
     with _store(cfg) as store:
-        snapshot = store.snapshot(at)
-    gc.freeze()  # the snapshot lives to the end: keep the collector from rescanning it
-    actions = decide(snapshot, at, cfg)
+        # Read case by case as the engine goes: at no time are all the cases' events held.
+        actions = decide(store.streamed(at), at, cfg)
     if args.json:
-        print(json.dumps([a.to_json() for a in actions], indent=2))
+        _print_json_list(a.to_json() for a in actions)
         return EXIT_OK
     for a in actions:
         target = a.case or ", ".join(a.cases) or "-"

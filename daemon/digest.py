@@ -42,7 +42,7 @@ calendar's events in ``daemon.digest_calendar`` (``calendar_for`` is re-exported
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,6 +134,7 @@ def digest(
     sent = snapshot.sent if snapshot is not None else frozenset()
     mine = [c for c in ctxs if c.route.area in pm.areas and c.case.source == "vendor"]
     numbers = {c.number for c in mine}
+    mine_by_number = {c.number: c for c in mine}  # a case's context, not a scan of ``mine`` per action
 
     def card(ctx: Context, **extra: Any) -> dict[str, Any]:
         return {**case_dict(ctx.case, config, calendar), "area": ctx.route.area, **extra}
@@ -257,8 +258,8 @@ def digest(
             "what": WHAT.get(a.kind, a.kind.replace("_", " ")),
             "due": when(a.due_at, calendar),
             "cases": [a.case] if a.case else list(a.cases),
-            "institution": next((c.case.institution or "" for c in mine if c.number == a.case), ""),
-            "to": _whom(a, pm, mine),
+            "institution": _institution(mine_by_number.get(a.case or "")),
+            "to": _whom(a, pm, mine_by_number),
         }
         for a in upcoming
     ]
@@ -314,12 +315,17 @@ def digest(
     }
 
 
-def _whom(action: Action, pm: ProgramManager, mine: Sequence[Context]) -> str:
+def _institution(ctx: Context | None) -> str:
+    return (ctx.case.institution or "") if ctx is not None else ""
+
+
+def _whom(action: Action, pm: ProgramManager, mine: Mapping[str, Context]) -> str:
     """To whom the action goes, in a few words: "you", "the owner", or the addresses."""
     to = [t.lower() for t in action.to]
     if pm.email.lower() in to:
         return "you"
-    owner = next((c.case.owner for c in mine if c.number == action.case), None)
+    ctx = mine.get(action.case or "")
+    owner = ctx.case.owner if ctx is not None else None
     if owner and to == [owner.lower()]:
         return "the owner"
     return ", ".join(action.to) or "nobody"

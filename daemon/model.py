@@ -170,7 +170,7 @@ class Recognition:
     failed: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, eq=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One entry of a case's timeline."""
 
@@ -192,7 +192,7 @@ class Event:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """Two cases about the same problem; stored once with ``a < b``."""
 
@@ -207,7 +207,7 @@ class Link:
         return Link(a, b, reason, at)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Case:
     """A case as its timeline makes it, at some instant."""
 
@@ -250,7 +250,7 @@ class Case:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Basis:
     """The arithmetic behind an action's due time, for people (``casewatch explain``)."""
 
@@ -263,7 +263,7 @@ class Basis:
     before: bool = False  # due ``threshold`` before ``since`` (the agenda before a call)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     """Something due to someone: a reminder, an alert, a draft, a digest.
 

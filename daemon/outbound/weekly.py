@@ -8,6 +8,7 @@ cut-offs, what falls due in the coming week), as of ``at``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -23,10 +24,19 @@ from daemon.store import Store
 
 
 def render_digest(store: Store, pm: ProgramManager, at: datetime, config: Config) -> Rendered:
+    return next(render_digests(store, [pm], at, config))
+
+
+def render_digests(
+    store: Store, pms: Sequence[ProgramManager], at: datetime, config: Config
+) -> Iterator[Rendered]:
+    """The digest of each of ``pms``, in turn: one snapshot and one evaluation for all of them."""
     slot = digest_slot(at, config)
-    data = Weekly(store.snapshot(slot), config, store.unread_since()).for_pm(pm, slot)
-    ctx = build(digest_action(pm, slot), None, [], slot, config.outbound.from_address, config, data)
-    return render([ctx], config.sending.templates)
+    weekly = Weekly(store.streamed(slot), config, store.unread_since())
+    for pm in pms:
+        data = weekly.for_pm(pm, slot)
+        ctx = build(digest_action(pm, slot), None, [], slot, config.outbound.from_address, config, data)
+        yield render([ctx], config.sending.templates)
 
 
 def calendar_name(config: Config, pm: ProgramManager | None) -> str:

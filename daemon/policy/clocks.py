@@ -57,7 +57,7 @@ class Command:
     actor: str = "member"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clocks:
     state: str = "unknown"
     turn: str | None = None  # "vendor", "customer" or None (closed, unknown)

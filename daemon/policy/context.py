@@ -31,7 +31,7 @@ def key(kind: MessageKind, case: str | None, since: date | int, *extra: object) 
     return ":".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Context:
     """What every rule about one case gets."""
 

@@ -8,7 +8,7 @@ rest. Nothing here reads a clock, a file or the network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -52,7 +52,8 @@ class CaseFile:
 class Snapshot:
     """Everything ``decide`` reads: the case files, the links between cases, what was sent."""
 
-    files: tuple[CaseFile, ...]
+    # A tuple (``Store.snapshot``), or read from the store as iterated (``Store.streamed``).
+    files: Iterable[CaseFile]
     links: tuple[Link, ...] = ()
     sent: frozenset[str] = frozenset()
     # Of ``sent``, the keys a ``backlog`` message used up: handled, but never mailed on their own.
@@ -65,6 +66,11 @@ class Snapshot:
 
 def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]:
     """Each case as of ``now``, with its clocks and routing (cases with no event by then are left out)."""
+    return list(each_context(snapshot.files, now, config))
+
+
+def each_context(files: Iterable[CaseFile], now: datetime, config: Config) -> Iterator[Context]:
+    """``contexts``, one case file at a time (``files`` may be read from the store as it goes)."""
     calendar = BusinessCalendar.of(config)
     owners = {
         inst.code: BusinessCalendar.of_institution(config, inst.code)
@@ -72,8 +78,7 @@ def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]
         if inst.holidays_subdivision or inst.closures
     }
     router = Router(config)
-    out = []
-    for f in snapshot.files:
+    for f in files:
         whole = bool(f.events) and f.events[-1].at <= now
         events = f.events if whole else tuple(e for e in f.events if e.at <= now)
         if not events:
@@ -81,20 +86,42 @@ def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]
         events = tuple(effective(events))
         case = f.case if whole and f.case is not None else project(f.number, events, f.related)
         own = owners.get(case.institution or "")
-        out.append(Context(case, events, clocks_mod.read(events), router(case), now, config, calendar, own))
-    return out
+        yield Context(case, events, clocks_mod.read(events), router(case), now, config, calendar, own)
 
 
-def candidates(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[Context], list[Action]]:
-    """Every action the cases are heading for, due or not yet, before sent/snooze filtering."""
-    ctxs = contexts(snapshot, now, config)
+def slim(ctx: Context) -> Context:
+    """``ctx`` with only what the rules across cases read of its events: the first event naming the
+    institution (else the first event), its data cut to that (``widespread``), and the failed
+    deliveries (``owner_unreachable``); its case without the description (often long; not read
+    across cases). What ``decide`` keeps of each case while it reads the next: it renders
+    nothing, so the rest of each timeline is let go."""
+    events = ctx.events
+    first = next((e for e in events if e.data.get("institution")), None)
+    if first is None:
+        head = replace(events[0], summary="", data={})
+    else:
+        head = replace(first, summary="", data={"institution": first.data["institution"]})
+    failed = tuple(e for e in events if e.kind == "reminder_sent" and e.data.get("delivery") == "failed")
+    case = replace(ctx.case, description=None) if ctx.case.description else ctx.case
+    return replace(ctx, case=case, events=(head, *failed))
+
+
+def candidates(
+    snapshot: Snapshot, now: datetime, config: Config, keep: Callable[[Context], Context] | None = None
+) -> tuple[list[Context], list[Action]]:
+    """Every action the cases are heading for, due or not yet, before sent/snooze filtering.
+
+    The case rules run on each case as it is read; ``keep`` (e.g. ``slim``) makes what is kept of
+    each case for the rules across cases and the caller (default: the whole context)."""
+    ctxs: list[Context] = []
     actions: list[Action] = []
-    for ctx in ctxs:
+    for ctx in each_context(snapshot.files, now, config):
         for rule in CASE_RULES:
             found = rule.evaluate(ctx)
             if ctx.around_the_clock:
                 found = [replace(a, urgent=True) for a in found]
             actions.extend(found)
+        ctxs.append(ctx if keep is None else keep(ctx))
     actions.extend(widespread(ctxs, snapshot.links, now, config))
     actions.extend(owner_unreachable(ctxs, config))
     calls = calls_for(ctxs, actions, now, config)
@@ -107,8 +134,9 @@ def candidates(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[
 
 def decide(snapshot: Snapshot, now: datetime, config: Config) -> list[Action]:
     """The actions due at ``now`` and not yet sent, most urgent first; stale ones marked, each
-    PM's ``backlog`` summary of them after (what ``casewatch due`` lists)."""
-    ctxs, actions = candidates(snapshot, now, config)
+    PM's ``backlog`` summary of them after (what ``casewatch due`` lists). It keeps only a slim
+    context of each case (``slim``), so a streamed snapshot (``Store.streamed``) is never held whole."""
+    ctxs, actions = candidates(snapshot, now, config, keep=slim)
     return backlog.listed(due_among(ctxs, actions, snapshot.sent, now), now, config)
 
 

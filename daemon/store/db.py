@@ -16,7 +16,10 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +65,21 @@ def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _case_from_json(text: str) -> Case:
+#: The fields of a cached case that many cases share (an owner, an institution, a priority ...).
+_SHARED_FIELDS = (
+    *("owner", "institution", "priority", "status", "state", "source"),
+    *("asset", "category", "subcategory"),
+)
+
+
+def _case_from_json(text: str, shared: dict[str, str] | None = None) -> Case:
+    """The cached case; ``shared``: one copy of each value of ``_SHARED_FIELDS`` across the calls."""
     d = json.loads(text)
+    if shared is not None:
+        for k in _SHARED_FIELDS:
+            v = d[k]
+            if v is not None:
+                d[k] = shared.setdefault(v, v)
     d["related"] = tuple(d["related"])
     for k in ("opened_at", "last_vendor_response_at"):
         d[k] = _dt(d[k])
@@ -103,6 +119,17 @@ def _why_not(path: Path, exc: BaseException) -> str:
         if path.is_dir():
             return f"{path} is a folder (hint: set [state] db to a file, e.g. {path / 'casewatch.db'})"
     return str(exc)
+
+
+class CaseFiles:
+    """A snapshot's case files, read from the store anew each time they are iterated (one case's
+    events held at a time): what ``Store.streamed`` gives, valid while the store is open."""
+
+    def __init__(self, store: Store, until: datetime | None, links: Sequence[Link]) -> None:
+        self.store, self.until, self.links = store, until, links
+
+    def __iter__(self) -> Iterator[CaseFile]:
+        return self.store.case_files(self.until, self.links)
 
 
 class Store(OutboxStore):
@@ -347,6 +374,21 @@ class Store(OutboxStore):
             return self._snapshot(until)
 
     def _snapshot(self, until: datetime | None) -> Snapshot:
+        streamed = self.streamed(until)
+        return replace(streamed, files=tuple(streamed.files))
+
+    def streamed(self, until: datetime | None = None) -> Snapshot:
+        """``snapshot(until)`` whose case files are read from the database case by case each time
+        they are iterated (``CaseFiles``), never all held at once: valid while the store is open."""
+        links = self.links(until)
+        sent = self.sent_kinds(until)
+        summarized = frozenset(
+            k for k, kind in sent.items() if kind == "backlog" and not k.startswith("backlog")
+        )
+        return Snapshot(CaseFiles(self, until, links), tuple(links), frozenset(sent), summarized)
+
+    def case_files(self, until: datetime | None, links: Sequence[Link]) -> Iterator[CaseFile]:
+        """Each visible case's file (events up to ``until``), in case number order, one at a time."""
         # Cases closed (as cached now) with nothing in the last CLOSED_HORIZON are left out:
         # no rule looks that far back at a closed case, and the store keeps growing for years.
         # Without ``until`` (everything: tests and tools) the horizon is from the wall clock.
@@ -356,21 +398,6 @@ class Store(OutboxStore):
         if until is not None:
             limit = " AND e.at <= ?"
             args.append(_iso(until))
-        rows = self.conn.execute(
-            "SELECT e.case_number, e.at, e.kind, e.actor, e.message_id, e.summary, e.data "
-            "FROM events e JOIN cases c ON c.number = e.case_number AND c.visible = 1"
-            " WHERE (c.state != 'closed' OR e.case_number IN"
-            " (SELECT case_number FROM events WHERE at >= ?))"
-            f"{limit} ORDER BY e.case_number, e.at, e.id",
-            args,
-        )
-        grouped: dict[str, list[Event]] = {}
-        parse = datetime.fromisoformat
-        for r in rows:
-            data = json.loads(r[6]) if r[6] != "{}" else {}
-            kind = _event_kind(r[2], r[0])
-            grouped.setdefault(r[0], []).append(Event(r[0], parse(r[1]), kind, r[3], r[4], r[5], data))
-        links = self.links(until)
         related: dict[str, set[str]] = {}
         for link in links:
             related.setdefault(link.a, set()).add(link.b)
@@ -385,21 +412,36 @@ class Store(OutboxStore):
             }
             for a, b in self.conn.execute("SELECT a, b FROM links WHERE at > ?", (at,)):
                 later |= {a, b}
-        cached = {r[0]: r[1] for r in self.conn.execute("SELECT number, json FROM cases WHERE visible = 1")}
-        files = tuple(
-            CaseFile(
-                n,
-                tuple(evs),
-                tuple(sorted(related.get(n, ()))),
-                _case_from_json(cached[n]) if n in cached and n not in later else None,
-            )
-            for n, evs in grouped.items()
+        # Two cursors in case number order, merged: the events, and the cached projections.
+        cached = self.conn.execute("SELECT number, json FROM cases WHERE visible = 1 ORDER BY number")
+        projection = next(cached, None)
+        rows = self.conn.execute(
+            "SELECT e.case_number, e.at, e.kind, e.actor, e.message_id, e.summary, e.data "
+            "FROM events e JOIN cases c ON c.number = e.case_number AND c.visible = 1"
+            " WHERE (c.state != 'closed' OR e.case_number IN"
+            " (SELECT case_number FROM events WHERE at >= ?))"
+            f"{limit} ORDER BY e.case_number, e.at, e.id",
+            args,
         )
-        sent = self.sent_kinds(until)
-        summarized = frozenset(
-            k for k, kind in sent.items() if kind == "backlog" and not k.startswith("backlog")
-        )
-        return Snapshot(files, tuple(links), frozenset(sent), summarized)
+        parse = datetime.fromisoformat
+        kinds: dict[str, EventKind] = {}
+        actors: dict[str, str] = {}
+        shared: dict[str, str] = {}
+        for n, group in groupby(rows, key=itemgetter(0)):
+            events = []
+            for r in group:
+                kind = kinds.get(r[2])
+                if kind is None:
+                    kind = kinds[r[2]] = _event_kind(r[2], n)
+                actor = actors.setdefault(r[3], r[3])
+                data = json.loads(r[6]) if r[6] != "{}" else {}
+                events.append(Event(n, parse(r[1]), kind, actor, r[4], r[5], data))
+            while projection is not None and projection[0] < n:
+                projection = next(cached, None)
+            case = None
+            if projection is not None and projection[0] == n and n not in later:
+                case = _case_from_json(projection[1], shared)
+            yield CaseFile(n, tuple(events), tuple(sorted(related.get(n, ()))), case)
 
     def sent_keys(self, until: datetime | None = None) -> list[str]:
         return list(self.sent_kinds(until))
@@ -418,8 +460,12 @@ class Store(OutboxStore):
         return _case_from_json(row[0]) if row else None
 
     def cases(self) -> list[Case]:
+        return list(self.each_case())
+
+    def each_case(self) -> Iterator[Case]:
+        """The visible cases in number order, read one at a time."""
         rows = self.conn.execute("SELECT json FROM cases WHERE visible = 1 ORDER BY number")
-        return [_case_from_json(r[0]) for r in rows]
+        return (_case_from_json(r[0]) for r in rows)
 
     def has_event(self, case: str, kind: EventKind) -> bool:
         return (
