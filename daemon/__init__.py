@@ -9,7 +9,8 @@ The package reads as the flow of the program (README.md's "How it works" has the
 - ``policy/``     what is due (pure): business time, clocks, routing, rules per case and across, the engine,
                   and until when a decision stands (the schedule);
 - ``timeparts``   the parts business time is written in (durations, clock times, weekdays);
-- ``store/``      where it is all kept (SQLite): schema, the Store, its outbox, the decision schedule;
+- ``store/``      where it is all kept (SQLite): schema, the Store, its outbox, the snapshot,
+                  the decision schedule;
 - ``ingest``      the shell that wires sources, recognizers and the store together;
 - ``cycle``       one gather -> decide -> apply cycle: new mail, what is due, queue and send;
 - ``outbound/``   how mail goes out: planned, rendered, composed, queued, sent by a transport;

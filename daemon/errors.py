@@ -67,3 +67,10 @@ class RuntimeFailure(CasewatchError):
     """Something outside casewatch failed (network, server, disk): exit 3."""
 
     exit_code = EXIT_RUNTIME
+
+
+class StoreError(RuntimeFailure):
+    """The database cannot be opened or written (permissions, disk full, corruption): exit 3.
+
+    ``transaction()`` and ``savepoint()`` raise it for any ``sqlite3.Error`` inside them, so
+    callers outside the store never see the driver's exceptions."""

@@ -2,6 +2,7 @@
 
 The outbox, its sent keys, secrets and failure counts are in ``outbox.py`` (a mixin
 ``Store`` inherits); ``OutgoingRow`` and the outbox's row types are re-exported here for its callers.
+What the engine reads (links, sent keys, the case files) is in ``snapshot.py``, another mixin.
 
 Writes happen inside ``transaction()``, which takes ``BEGIN IMMEDIATE`` so that
 the daemon and a CLI command can share the file (the second writer waits up to
@@ -10,41 +11,28 @@ the daemon and a CLI command can share the file (the second writer waits up to
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from itertools import groupby
-from operator import itemgetter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from daemon.errors import RuntimeFailure
-from daemon.model import Case, Cursor, Event, EventKind, Link, is_event_kind
-from daemon.policy.engine import CaseFile, Snapshot
+from daemon.errors import StoreError
+from daemon.model import Case, Cursor, Event, EventKind, Link
 from daemon.store.outbox import OutboxRow, OutboxStore, OutgoingRow, ReadyRow, TokenRow
 from daemon.store.outbox import iso as _iso
 from daemon.store.schema import migrations
+from daemon.store.snapshot import CLOSED_HORIZON, SnapshotReads, _case_from_json, _event_kind
 from daemon.timeline import project, visible
 
 __all__ = ["CLOSED_HORIZON", "OutboxRow", "OutgoingRow", "ReadyRow", "Store", "StoreError", "TokenRow"]
 
 BUSY_TIMEOUT_MS = 30_000
-#: A closed case whose last event is older than this is not read for decisions any more.
-CLOSED_HORIZON = timedelta(days=60)
-
-
-class StoreError(RuntimeFailure):
-    """The database cannot be opened or written (permissions, disk full, corruption): exit 3.
-
-    ``transaction()`` and ``savepoint()`` raise it for any ``sqlite3.Error`` inside them, so
-    callers outside the store never see the driver's exceptions."""
 
 
 def _at(at: datetime | None) -> str:
@@ -53,56 +41,11 @@ def _at(at: datetime | None) -> str:
     return _iso(at if at is not None else datetime.now(UTC))
 
 
-def _event_kind(text: str, case: str) -> EventKind:
-    """An events row's kind, checked once where it leaves the database: a kind this version does
-    not know (a newer casewatch wrote it, or the file was edited) is a ``StoreError``."""
-    if is_event_kind(text):
-        return text
-    raise StoreError(f"the database holds an event of unknown kind {text!r} (case {case})")
-
-
-def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-#: The fields of a cached case that many cases share (an owner, an institution, a priority ...).
-_SHARED_FIELDS = (
-    *("owner", "institution", "priority", "status", "state", "source"),
-    *("asset", "category", "subcategory"),
-)
-
-
-def _case_from_json(text: str, shared: dict[str, str] | None = None) -> Case:
-    """The cached case; ``shared``: one copy of each value of ``_SHARED_FIELDS`` across the calls."""
-    d = json.loads(text)
-    if shared is not None:
-        for k in _SHARED_FIELDS:
-            v = d[k]
-            if v is not None:
-                d[k] = shared.setdefault(v, v)
-    d["related"] = tuple(d["related"])
-    for k in ("opened_at", "last_vendor_response_at"):
-        d[k] = _dt(d[k])
-    return Case(**d)
-
-
 def _case_to_json(case: Case) -> str:
     d = case.to_json()
     d["number"] = d.pop("case")
     d["description"] = case.description
     return json.dumps(d, sort_keys=True)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading many acyclic objects (it halves the time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _why_not(path: Path, exc: BaseException) -> str:
@@ -121,18 +64,7 @@ def _why_not(path: Path, exc: BaseException) -> str:
     return str(exc)
 
 
-class CaseFiles:
-    """A snapshot's case files, read from the store anew each time they are iterated (one case's
-    events held at a time): what ``Store.streamed`` gives, valid while the store is open."""
-
-    def __init__(self, store: Store, until: datetime | None, links: Sequence[Link]) -> None:
-        self.store, self.until, self.links = store, until, links
-
-    def __iter__(self) -> Iterator[CaseFile]:
-        return self.store.case_files(self.until, self.links)
-
-
-class Store(OutboxStore):
+class Store(OutboxStore, SnapshotReads):
     """The state database. Open one per process; not thread-safe.
 
     The outbox, sent keys, secrets and failures are kept by ``OutboxStore`` (outbox.py)."""
@@ -293,13 +225,6 @@ class Store(OutboxStore):
             [(link.a, link.b, link.reason, message_key, _iso(at)) for link in links if link.a != link.b],
         )
 
-    def links(self, until: datetime | None = None) -> list[Link]:
-        sql, args = "SELECT a, b, reason, at FROM links", []
-        if until is not None:
-            sql += " WHERE at IS NULL OR at <= ?"
-            args.append(_iso(until))
-        return [Link(r[0], r[1], r[2], _dt(r[3])) for r in self.conn.execute(sql + " ORDER BY a, b", args)]
-
     def remember_keys(self, keys: Iterable[str], case: str) -> None:
         self.conn.executemany(
             "INSERT OR REPLACE INTO thread_keys (key, case_number) VALUES (?, ?)",
@@ -367,91 +292,6 @@ class Store(OutboxStore):
             ),
         )
         return case
-
-    def snapshot(self, until: datetime | None = None) -> Snapshot:
-        """What the policy engine reads: every visible case's events (up to ``until``), links, sent keys."""
-        with _collector_paused():
-            return self._snapshot(until)
-
-    def _snapshot(self, until: datetime | None) -> Snapshot:
-        streamed = self.streamed(until)
-        return replace(streamed, files=tuple(streamed.files))
-
-    def streamed(self, until: datetime | None = None) -> Snapshot:
-        """``snapshot(until)`` whose case files are read from the database case by case each time
-        they are iterated (``CaseFiles``), never all held at once: valid while the store is open."""
-        links = self.links(until)
-        sent = self.sent_kinds(until)
-        summarized = frozenset(
-            k for k, kind in sent.items() if kind == "backlog" and not k.startswith("backlog")
-        )
-        return Snapshot(CaseFiles(self, until, links), tuple(links), frozenset(sent), summarized)
-
-    def case_files(self, until: datetime | None, links: Sequence[Link]) -> Iterator[CaseFile]:
-        """Each visible case's file (events up to ``until``), in case number order, one at a time."""
-        # Cases closed (as cached now) with nothing in the last CLOSED_HORIZON are left out:
-        # no rule looks that far back at a closed case, and the store keeps growing for years.
-        # Without ``until`` (everything: tests and tools) the horizon is from the wall clock.
-        end = until or datetime.now(UTC)
-        args: list[Any] = [_iso(end - CLOSED_HORIZON)]
-        limit = ""
-        if until is not None:
-            limit = " AND e.at <= ?"
-            args.append(_iso(until))
-        related: dict[str, set[str]] = {}
-        for link in links:
-            related.setdefault(link.a, set()).add(link.b)
-            related.setdefault(link.b, set()).add(link.a)
-        # The cached projection is the case with all of its events and links: it stands for
-        # the case as of ``until`` only when nothing of it is later than that.
-        later: set[str] = set()
-        if until is not None:
-            at = _iso(until)
-            later |= {
-                r[0] for r in self.conn.execute("SELECT DISTINCT case_number FROM events WHERE at > ?", (at,))
-            }
-            for a, b in self.conn.execute("SELECT a, b FROM links WHERE at > ?", (at,)):
-                later |= {a, b}
-        # Two cursors in case number order, merged: the events, and the cached projections.
-        cached = self.conn.execute("SELECT number, json FROM cases WHERE visible = 1 ORDER BY number")
-        projection = next(cached, None)
-        rows = self.conn.execute(
-            "SELECT e.case_number, e.at, e.kind, e.actor, e.message_id, e.summary, e.data "
-            "FROM events e JOIN cases c ON c.number = e.case_number AND c.visible = 1"
-            " WHERE (c.state != 'closed' OR e.case_number IN"
-            " (SELECT case_number FROM events WHERE at >= ?))"
-            f"{limit} ORDER BY e.case_number, e.at, e.id",
-            args,
-        )
-        parse = datetime.fromisoformat
-        kinds: dict[str, EventKind] = {}
-        actors: dict[str, str] = {}
-        shared: dict[str, str] = {}
-        for n, group in groupby(rows, key=itemgetter(0)):
-            events = []
-            for r in group:
-                kind = kinds.get(r[2])
-                if kind is None:
-                    kind = kinds[r[2]] = _event_kind(r[2], n)
-                actor = actors.setdefault(r[3], r[3])
-                data = json.loads(r[6]) if r[6] != "{}" else {}
-                events.append(Event(n, parse(r[1]), kind, actor, r[4], r[5], data))
-            while projection is not None and projection[0] < n:
-                projection = next(cached, None)
-            case = None
-            if projection is not None and projection[0] == n and n not in later:
-                case = _case_from_json(projection[1], shared)
-            yield CaseFile(n, tuple(events), tuple(sorted(related.get(n, ()))), case)
-
-    def sent_keys(self, until: datetime | None = None) -> list[str]:
-        return list(self.sent_kinds(until))
-
-    def sent_kinds(self, until: datetime | None = None) -> dict[str, str]:
-        """The keys used up by queued messages (at or before ``until``), each with the kind of the
-        action that used it (``backlog`` for the actions a backlog summary handled)."""
-        if until is None:
-            return dict(self.conn.execute("SELECT key, kind FROM sent").fetchall())
-        return dict(self.conn.execute("SELECT key, kind FROM sent WHERE at <= ?", (_iso(until),)).fetchall())
 
     def case(self, number: str) -> Case | None:
         row = self.conn.execute(
