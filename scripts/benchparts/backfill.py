@@ -97,14 +97,19 @@ def _tree_rss_mb(pid: int) -> float:
 
 def _run_child(argv: list[str]) -> dict[str, float]:
     """Run ``bench.py`` as a child with ``argv``; its JSON answer and the peak of its tree's RSS."""
-    proc = subprocess.Popen(
-        [sys.executable, str(BENCH), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_mb(proc.pid))
-        time.sleep(0.05)  # the sampling period; a measurement, not a wait for a result
-    out, err = proc.communicate()
+    # Files, not pipes: this loop samples without reading, and a child that logs more than a
+    # pipe holds (the backfill logs each batch) would block on its write for ever.
+    with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
+        proc = subprocess.Popen(
+            [sys.executable, str(BENCH), *argv], stdout=out_file, stderr=err_file, text=True
+        )
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_mb(proc.pid))
+            time.sleep(0.05)  # the sampling period; a measurement, not a wait for a result
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read(), err_file.read()
     if proc.returncode:
         raise RuntimeError(f"bench child {argv[:2]} failed: {err[-2000:]}")
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
