@@ -17,7 +17,7 @@ from daemon.model import Action, Basis, Event, Link
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around, digest_slot
 from daemon.policy.clusters import clusters, marks
-from daemon.policy.context import Context, iso, key, when
+from daemon.policy.context import Context, iso, joined, key, when
 from daemon.policy.routing import pms_for
 
 PRIORITY_ORDER = {"system_down": 0, "high": 1, "normal": 2, "low": 3, None: 4}
@@ -286,7 +286,7 @@ def coordinator_contact(ctxs: Sequence[Context], calls: Calls, config: Config) -
                 n,
                 to,
                 at,
-                " ".join(p for p in (reason, note) if p),
+                joined(reason, note),
                 key("coordinator_contact", n, calls.following.date()),
                 area=ctx.route.area,
                 basis=Basis("flagged", at, "flagged for the next support call", "0 hours"),
@@ -327,7 +327,7 @@ def post_call_followup(
                 n,
                 to,
                 due,
-                " ".join(p for p in (reason, note) if p),
+                joined(reason, note),
                 key("post_call_followup", n, calls.previous.date()),
                 area=ctx.route.area,
                 basis=Basis("support call", calls.previous, "the last support call", rule.after.as_written),

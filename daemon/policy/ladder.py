@@ -59,6 +59,14 @@ def priority_raised(ctx: Context) -> dict[str, str] | None:
     return {"from": rise[1], "to": rise[2], "at": iso(rise[0])}
 
 
+def _raised_words(ctx: Context, raised: dict[str, str]) -> str:
+    """``Its priority was raised from high to system-down on ...`` (of ``priority_raised``)."""
+    return (
+        f"Its priority was raised from {_words(raised['from'])} to {_words(raised['to'])} on "
+        f"{ctx.when(datetime.fromisoformat(raised['at']))}"
+    )
+
+
 def request_update(ctx: Context) -> list[Action]:
     """Step 1: the vendor has been silent too long; the owner asks for an update in the case."""
     rule = ctx.config.actions.request_update
@@ -77,8 +85,7 @@ def request_update(ctx: Context) -> list[Action]:
     if raised:
         data = {"priority_raised": raised, "offer_escalation": True, "pm_contacts": list(ctx.route.pms)}
         reason += (
-            f" Its priority was raised from {_words(raised['from'])} to {_words(raised['to'])} on "
-            f"{ctx.when(datetime.fromisoformat(raised['at']))}: the policy says to use escalation when an "
+            f" {_raised_words(ctx, raised)}: the policy says to use escalation when an "
             f"issue's priority is greater than first thought, so escalation can be requested now."
         )
     return [
@@ -115,10 +122,7 @@ def escalate(ctx: Context) -> list[Action]:
     raised = priority_raised(ctx)
     if raised:
         data["priority_raised"] = raised
-        reason += (
-            f" Its priority was raised from {_words(raised['from'])} to {_words(raised['to'])} on "
-            f"{ctx.when(datetime.fromisoformat(raised['at']))}."
-        )
+        reason += f" {_raised_words(ctx, raised)}."
     return [
         Action(
             "escalate",
