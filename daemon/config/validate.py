@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 from datetime import date, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -166,17 +167,22 @@ def _validate_sections(cfg: Config, problems: list[Problem]) -> None:
         for f in dataclasses.fields(obj):
             if section != "recognize" and f.name in ("enabled", "required", "window"):
                 continue
-            for j, pattern in enumerate(getattr(obj, f.name)):
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    problems.append(
-                        Problem(
-                            f"{section}.{f.name}[{j}]",
-                            f"not a valid regular expression: {exc}",
-                            "use single quotes in TOML so backslashes stay as written",
-                        )
-                    )
+            _check_patterns(f"{section}.{f.name}", getattr(obj, f.name), problems)
+
+
+def _check_patterns(key: str, patterns: Sequence[str], problems: list[Problem]) -> None:
+    """Each of ``patterns`` (the list at ``key``) a regular expression, or a problem naming it."""
+    for i, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(
+                Problem(
+                    f"{key}[{i}]",
+                    f"not a valid regular expression: {exc}",
+                    "use single quotes in TOML so backslashes stay as written",
+                )
+            )
 
 
 def _validate_oauth2(
@@ -263,21 +269,8 @@ def _validate_policy(cfg: Config, problems: list[Problem]) -> None:
         problems.append(Problem("support_call.coordinator", 'must be an e-mail address, or "" for none'))
 
     acts = cfg.actions
-    for key, patterns in (
-        ("actions.pm_stalled_high.no_progress", acts.pm_stalled_high.no_progress),
-        ("actions.survey.still_there", acts.survey.still_there),
-    ):
-        for i, pattern in enumerate(patterns):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                problems.append(
-                    Problem(
-                        f"{key}[{i}]",
-                        f"not a valid regular expression: {exc}",
-                        "use single quotes in TOML so backslashes stay as written",
-                    )
-                )
+    _check_patterns("actions.pm_stalled_high.no_progress", acts.pm_stalled_high.no_progress, problems)
+    _check_patterns("actions.survey.still_there", acts.survey.still_there, problems)
     priorities("actions.pm_stalled_high.priorities", acts.pm_stalled_high.priorities)
     priorities("actions.share_on_list.priorities", acts.share_on_list.priorities)
     for i, item in enumerate(acts.description_gaps.required):
