@@ -126,18 +126,18 @@ def measure(p: Plan, dovecot: Any, tmp: Path) -> tuple[list[Row], list[str]]:
     for n in p.cases:
         say(f"commands at {n:,} cases ...")
         cfg = stores.write_config(dbs[n].parent / "cli.toml", dbs[n], dbs[n].parent / "cli-outbox")
-        costs[n] = commands.command_costs(cfg, 1 if p.quick else 2)
+        costs[n] = commands.command_costs(cfg, dbs[n], 1 if p.quick else 2)
         for label, c in costs[n].items():
             if c["status"] not in (0, 1):
                 notes.append(f"`{label}` at {n:,} cases exited {c['status']:.0f}: {c['err']}")
     base, top = p.cases[0], p.cases[-1]
     for label, _ in commands.COMMANDS:
-        limit = 1.5 if label == "status" else 10.0
+        limit = 10.0
         cpu = {n: costs[n][label]["cpu"] for n in p.cases}
         ratio = cpu[top] / cpu[base] if cpu[base] else float("inf")
         rows.append(
             Row(
-                f"`{label}` CPU",
+                f"`{label}` CPU" + (", no schedule yet (a store never ticked)" if label == "status" else ""),
                 " / ".join(f"{k(n)}: {cpu[n]:.2f} s" for n in p.cases),
                 f"{k(top)}/{k(base)} = {ratio:.1f}",
                 f"<= {limit:g} × its {k(base)} figure",
@@ -148,7 +148,7 @@ def measure(p: Plan, dovecot: Any, tmp: Path) -> tuple[list[Row], list[str]]:
         rss = {n: costs[n][label]["rss_mb"] for n in p.cases}
         rows.append(
             Row(
-                f"`{label}` peak RSS",
+                f"`{label}` peak RSS" + (", no schedule yet" if label == "status" else ""),
                 " / ".join(f"{k(n)}: {rss[n]:.0f} MB" for n in p.cases),
                 "",
                 "<= 200 MB",
@@ -163,6 +163,35 @@ def measure(p: Plan, dovecot: Any, tmp: Path) -> tuple[list[Row], list[str]]:
         tick[n] = ticks.tick_costs(dovecot, dbs[n], f"tick{n}", extra)
         notes.append(f"first tick at {n:,} cases (may evaluate and queue): {tick[n]['first']:.2f} s CPU")
     lo, hi = p.tick_cases
+    # ``status`` as staff meet it: on a store the daemon runs on, with the daemon's own config (its
+    # fingerprint is part of the schedule), after an idle tick of it left the schedule standing.
+    shown: dict[int, dict[str, float]] = {}
+    for n in p.tick_cases:
+        say(f"status after the ticks at {n:,} cases ...")
+        status = ["status", "--at", ticks.SETTLED.isoformat()]
+        runs = [commands.run_command(dbs[n].with_suffix(".toml"), status) for _ in range(3)]
+        shown[n] = {"cpu": min(r["cpu"] for r in runs), "rss_mb": max(r["rss_mb"] for r in runs)}
+        if any(r["status"] not in (0, 1) for r in runs):
+            notes.append(f"`status` after the ticks at {n:,} cases failed: {runs[0]['err']}")
+    ratio = shown[hi]["cpu"] / shown[lo]["cpu"] if shown[lo]["cpu"] else float("inf")
+    rows.append(
+        Row(
+            "`status` CPU on a store the daemon runs on (after an idle tick)",
+            f"{k(lo)}: {shown[lo]['cpu']:.2f} s / {k(hi)}: {shown[hi]['cpu']:.2f} s",
+            f"{k(hi)}/{k(lo)} = {ratio:.1f}",
+            f"<= 1.5 × its {k(lo)} figure",
+            ratio <= 1.5,
+        )
+    )
+    rows.append(
+        Row(
+            "`status` peak RSS on a store the daemon runs on",
+            f"{k(lo)}: {shown[lo]['rss_mb']:.0f} MB / {k(hi)}: {shown[hi]['rss_mb']:.0f} MB",
+            "",
+            "<= 200 MB",
+            max(r["rss_mb"] for r in shown.values()) <= 200,
+        )
+    )
     ratio = tick[hi]["idle"] / tick[lo]["idle"] if tick[lo]["idle"] else float("inf")
     rows.append(
         Row(
