@@ -929,6 +929,35 @@ def test_owner_unreachable_on_a_permanent_failure_naming_the_owner():
     assert due(failed, "2026-09-20 10:00", kinds=["owner_unreachable"], sent=[a.key]) == []
 
 
+def test_owner_unreachable_with_many_owners_names_each_owners_open_cases_and_colleagues():
+    """Many owners bounce at once, across institutions: each action names only its owner's open
+    cases (in case order, whatever the address's case) and copies only the owners of the same
+    institution's other open cases; closed cases count for neither."""
+    events = []
+    for i, inst in enumerate(("WWU", "OSU", "UW")):
+        for j in range(4):
+            owner = f"owner{j}@{inst.lower()}.edu"
+            for k in range(2):  # two cases each, the second closed for owner3
+                case = f"107{i}{j}{k}00"
+                events.append(opened(f"{MON} 10:00", case=case, owner=owner, institution=inst))
+                if j == 3 and k == 1:
+                    closed = ev("case_closed", "2026-09-15 10:00", case=case, status="Closed", state="closed")
+                    events.append(closed)
+            if j < 2:  # owners 0 and 1 of each institution bounce, the address in capitals
+                events.append(bounce(f"2026-09-16 10:0{j}", owner.upper(), case=f"107{i}{j}000"))
+    events.append(opened(f"{MON} 10:00", case="10799900", owner="gone@wwu.edu", institution="WWU"))
+    events.append(ev("case_closed", "2026-09-15 10:00", case="10799900", status="Closed", state="closed"))
+    events.append(bounce("2026-09-16 10:05", "gone@wwu.edu", case="10799900"))  # nothing open is left
+    got = due(events, "2026-09-16 11:00", kinds=["owner_unreachable"])
+    summary = {a.data["recipient"]: (a.cases, a.cc) for a in got}
+    expected = {}
+    for i, inst in enumerate(("WWU", "OSU", "UW")):
+        for j in range(2):
+            others = tuple(f"owner{o}@{inst.lower()}.edu" for o in range(4) if o != j)
+            expected[f"owner{j}@{inst.lower()}.edu"] = ((f"107{i}{j}000", f"107{i}{j}100"), others)
+    assert summary == expected
+
+
 @pytest.mark.parametrize(
     "report",
     [
