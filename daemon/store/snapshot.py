@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Any
 
 from daemon.errors import StoreError
-from daemon.model import Case, Event, EventKind, Link, is_event_kind
+from daemon.model import Case, EventKind, Link, is_event_kind, stored_event
 from daemon.policy.engine import CaseFile, Snapshot
 from daemon.store.outbox import iso as _iso
 
@@ -161,7 +161,7 @@ class SnapshotReads:
                     kind = kinds[r[2]] = _event_kind(r[2], n)
                 actor = actors.setdefault(r[3], r[3])
                 data = json.loads(r[6]) if r[6] != "{}" else {}
-                events.append(Event(n, parse(r[1]), kind, actor, r[4], r[5], data))
+                events.append(stored_event(n, parse(r[1]), kind, actor, r[4], r[5], data))
             while projection is not None and projection[0] < n:
                 projection = next(cached, None)
             case = None
