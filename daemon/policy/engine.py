@@ -9,11 +9,11 @@ rest. Nothing here reads a clock, a file or the network.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.config import Config
-from daemon.model import MESSAGE_KINDS, Action, Case, Event, Link
+from daemon.model import MESSAGE_KINDS, Action, Case, Event, Link, evolve
 from daemon.policy import backlog
 from daemon.policy import clocks as clocks_mod
 from daemon.policy.across import (
@@ -98,12 +98,12 @@ def slim(ctx: Context) -> Context:
     events = ctx.events
     first = next((e for e in events if e.data.get("institution")), None)
     if first is None:
-        head = replace(events[0], summary="", data={})
+        head = evolve(events[0], summary="", data={})
     else:
-        head = replace(first, summary="", data={"institution": first.data["institution"]})
+        head = evolve(first, summary="", data={"institution": first.data["institution"]})
     failed = tuple(e for e in events if e.kind == "reminder_sent" and e.data.get("delivery") == "failed")
-    case = replace(ctx.case, description=None) if ctx.case.description else ctx.case
-    return replace(ctx, case=case, events=(head, *failed))
+    case = evolve(ctx.case, description=None) if ctx.case.description else ctx.case
+    return evolve(ctx, case=case, events=(head, *failed))
 
 
 def candidates(
@@ -119,7 +119,7 @@ def candidates(
         for rule in CASE_RULES:
             found = rule.evaluate(ctx)
             if ctx.around_the_clock:
-                found = [replace(a, urgent=True) for a in found]
+                found = [evolve(a, urgent=True) for a in found]
             actions.extend(found)
         ctxs.append(ctx if keep is None else keep(ctx))
     actions.extend(widespread(ctxs, snapshot.links, now, config))
@@ -209,5 +209,5 @@ def held(
         assert s.until is not None
         if action.due_at <= s.until:
             # Held until the snooze ends, then due once more (even if sent before).
-            return replace(action, due_at=s.until, key=f"{action.key}@{iso(s.until)}", marks=())
+            return evolve(action, due_at=s.until, key=f"{action.key}@{iso(s.until)}", marks=())
     return action
