@@ -8,24 +8,35 @@ encoded by the C encoder (``json.dumps`` without an indent), which writes the sa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 _leaf = json.JSONEncoder().encode  # the C encoder: ensure_ascii, allow_nan, like json.dumps
+_text: Callable[[str], str] = json.encoder.encode_basestring_ascii  # what _leaf does with a str
+_CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
 def indented(value: Any, pad: str = "\n") -> str:
     """``json.dumps(value, indent=2)`` with each line after the first prefixed by ``pad[1:]``
     (``pad`` is a newline and the indentation ``value`` starts at)."""
-    inner = pad + "  "
-    if isinstance(value, dict) and value:
-        if not all(isinstance(k, str) for k in value):
+    kind = type(value)
+    if kind is str:
+        return _text(value)
+    if kind is dict and value:
+        inner = pad + "  "
+        if not all(type(k) is str for k in value):
             # Keys json turns into strings (numbers, booleans, None): its own encoder.
             return json.dumps(value, indent=2).replace("\n", pad)
-        items = [f"{_leaf(k)}: {indented(v, inner)}" for k, v in value.items()]
+        items = [f"{_text(k)}: {indented(v, inner)}" for k, v in value.items()]
         return "{" + inner + ("," + inner).join(items) + pad + "}"
-    if isinstance(value, list | tuple) and value:
+    if (kind is list or kind is tuple) and value:
+        inner = pad + "  "
         return "[" + inner + ("," + inner).join([indented(v, inner) for v in value]) + pad + "]"
+    if kind is bool or value is None:
+        return _CONSTANTS[value]
+    if isinstance(value, dict | list | tuple) and value:
+        # A subclass (a dict or list of another type): json's own encoder, shifted to ``pad``.
+        return json.dumps(value, indent=2).replace("\n", pad)
     return _leaf(value)
 
 

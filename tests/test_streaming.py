@@ -4,6 +4,7 @@ candidates, the same due actions, on the demo mail and on a generated store of 2
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -102,3 +103,24 @@ def test_a_slim_context_keeps_what_the_rules_across_cases_read(generated: tuple[
         assert kept.events[0].at == next(e.at for e in ctx.events if e.data.get("institution"))
         assert (kept.clocks, kept.route) == (ctx.clocks, ctx.route)
         assert replace(kept.case, description=ctx.case.description) == ctx.case
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_while_deciding_and_left_as_it_was(demo, enabled):
+    """``decide`` and the streamed files pause the cyclic collector (each full collection would
+    walk every slim context kept so far), and give it back as they found it."""
+    seen: list[bool] = []
+    snapshot = demo.streamed(DEMO_INSTANTS[-1])
+    files = snapshot.files
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        for _ in files:
+            seen.append(gc.isenabled())
+        assert seen
+        assert not any(seen)
+        assert gc.isenabled() == enabled
+        assert decide(snapshot, DEMO_INSTANTS[-1], DEMO_CONFIG)
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()

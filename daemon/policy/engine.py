@@ -8,7 +8,9 @@ rest. Nothing here reads a clock, a file or the network.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,6 +64,19 @@ class Snapshot:
     def mailed(self, key: str) -> bool:
         """Whether the action of ``key`` went out in a message of its own kind."""
         return key in self.sent and key not in self.summarized
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while making many acyclic objects that stay (each full
+    collection would walk all of them made so far: a fifth of ``decide`` at 50,000 cases)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def contexts(snapshot: Snapshot, now: datetime, config: Config) -> list[Context]:
@@ -136,8 +151,9 @@ def decide(snapshot: Snapshot, now: datetime, config: Config) -> list[Action]:
     """The actions due at ``now`` and not yet sent, most urgent first; stale ones marked, each
     PM's ``backlog`` summary of them after (what ``casewatch due`` lists). It keeps only a slim
     context of each case (``slim``), so a streamed snapshot (``Store.streamed``) is never held whole."""
-    ctxs, actions = candidates(snapshot, now, config, keep=slim)
-    return backlog.listed(due_among(ctxs, actions, snapshot.sent, now), now, config)
+    with collector_paused():
+        ctxs, actions = candidates(snapshot, now, config, keep=slim)
+        return backlog.listed(due_among(ctxs, actions, snapshot.sent, now), now, config)
 
 
 def evaluate(snapshot: Snapshot, now: datetime, config: Config) -> tuple[list[Context], list[Action]]:
