@@ -14,7 +14,8 @@ from policytools import CASE, CONFIG, RAW_CONFIG, ev, kinds, opened, t
 from policytools import due as due_at_time
 
 from daemon.config import parse
-from daemon.model import ACTION_KINDS, Link
+from daemon.model import ACTION_KINDS, Case, Link
+from daemon.policy.routing import Router, route
 from daemon.policy.rules import CASE_RULES
 
 LADDER = ("request_update", "escalate", "pm_assist")
@@ -1188,3 +1189,24 @@ def test_an_institution_subdivision_adds_its_holidays():
     assert a.due_at == t("2026-12-01 10:00")  # Wed; Thu, Fri (WA) and the weekend skipped
     [b] = due(thanksgiving, "2026-12-02 10:00", kinds=["request_update"])
     assert b.due_at == t("2026-11-30 10:00")
+
+
+def test_the_router_gives_each_case_its_own_route_whatever_it_remembers():
+    """``Router`` remembers routes by owner and category: each case still gets ``route``'s answer."""
+    router = Router(CONFIG)
+    cases = [
+        Case(f"1070000{i}", owner=owner, asset="Alma", category=category, subcategory="Letters")
+        for i, (owner, category) in enumerate(
+            [
+                ("a@wwu.edu", "Fulfillment"),
+                ("b@wwu.edu", "Fulfillment"),
+                (None, "Fulfillment"),
+                ("a@wwu.edu", "Acquisitions"),
+                ("a@wwu.edu", "Fulfillment"),
+                (None, None),
+            ]
+        )
+    ]
+    got = [router(c) for c in cases]
+    assert got == [route(c, CONFIG) for c in cases]
+    assert got[0] is got[4]  # the same owner and category: the same route

@@ -20,6 +20,9 @@ from daemon.policy.clusters import clusters, marks
 from daemon.policy.context import Context, iso, joined, key, when
 from daemon.policy.routing import pms_for
 
+#: The case rules' actions that flag a case for the support call (``calls_for``).
+FLAGGING = ("pm_assist", "pm_stalled_high")
+
 PRIORITY_ORDER = {"system_down": 0, "high": 1, "normal": 2, "low": 3, None: 4}
 
 
@@ -174,7 +177,7 @@ def _flags(
             if c.name == "agenda" and start < c.at <= end:
                 flagged.setdefault(ctx.number, c.at)
     for a in actions:
-        if a.kind in ("pm_assist", "pm_stalled_high") and a.case and a.due_at <= end:
+        if a.kind in FLAGGING and a.case and a.due_at <= end:
             at = max(a.due_at, start)
             flagged[a.case] = min(flagged.get(a.case, at), at)  # the earliest flag counts
     return flagged
