@@ -27,10 +27,14 @@ def indented(value: Any, pad: str = "\n") -> str:
         if not all(type(k) is str for k in value):
             # Keys json turns into strings (numbers, booleans, None): its own encoder.
             return json.dumps(value, indent=2).replace("\n", pad)
-        items = [f"{_text(k)}: {indented(v, inner)}" for k, v in value.items()]
+        items = [
+            f"{_text(k)}: {_text(v) if type(v) is str else indented(v, inner)}" for k, v in value.items()
+        ]
         return "{" + inner + ("," + inner).join(items) + pad + "}"
     if (kind is list or kind is tuple) and value:
         inner = pad + "  "
+        if all(type(v) is str for v in value):  # e.g. addresses, case numbers: no recursion
+            return "[" + inner + ("," + inner).join(map(_text, value)) + pad + "]"
         return "[" + inner + ("," + inner).join([indented(v, inner) for v in value]) + pad + "]"
     if kind is bool or value is None:
         return _CONSTANTS[value]
