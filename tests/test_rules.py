@@ -10,11 +10,15 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from policytools import CASE, CONFIG, RAW_CONFIG, ev, kinds, opened, t
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from policytools import CASE, CONFIG, RAW_CONFIG, ev, kinds, opened, snapshot, t
 from policytools import due as due_at_time
 
 from daemon.config import parse
 from daemon.model import ACTION_KINDS, Case, Link
+from daemon.policy import rules as rules_mod
+from daemon.policy.engine import contexts
 from daemon.policy.routing import Router, route
 from daemon.policy.rules import CASE_RULES
 
@@ -1210,3 +1214,81 @@ def test_the_router_gives_each_case_its_own_route_whatever_it_remembers():
     got = [router(c) for c in cases]
     assert got == [route(c, CONFIG) for c in cases]
     assert got[0] is got[4]  # the same owner and category: the same route
+
+
+def _forward_last_progress(ctx):
+    """``last_progress`` as first written (a walk from the start, the last progress found wins):
+    the reference for the walk from the end."""
+    no_progress = rules_mod.pattern(ctx.config.actions.pm_stalled_high.no_progress)
+    priority_mail = {
+        rules_mod._mail_of(e) for e in ctx.events if e.kind == "priority_changed" and e.actor == "vendor"
+    }
+    found = None
+    for e in ctx.events:
+        if e.data.get("newsletter"):
+            continue
+        if e.kind == "case_opened" and found is None:
+            found = (e.at, "the case opened")
+        if e.actor != "vendor":
+            continue
+        if e.kind in ("status_changed", "case_closed", "case_reopened"):
+            if e.data.get("state") == "pending_customer":
+                continue
+            found = (
+                e.at,
+                "the vendor's status change" if e.kind == "status_changed" else rules_mod._PROGRESS[e.kind],
+            )
+        elif e.kind == "vendor_comment":
+            if rules_mod._mail_of(e) in priority_mail:
+                continue
+            text = " ".join(str(t) for t in (e.summary, e.data.get("text", "")) if t)
+            if no_progress.search(text):
+                continue
+            found = (e.at, "the vendor's comment")
+    return found
+
+
+_PROGRESS_EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "case_opened",
+                "vendor_comment",
+                "status_changed",
+                "case_closed",
+                "case_reopened",
+                "priority_changed",
+                "escalation_acknowledged",
+                "member_comment",
+                "list_mention",
+            ]
+        ),
+        st.sampled_from(["vendor", "member", "list"]),
+        st.sampled_from(
+            [
+                {},
+                {"state": "pending_customer"},
+                {"state": "open"},
+                {"newsletter": True},
+                {"text": "We will update you soon"},
+                {"text": "fixed in the release"},
+            ]
+        ),
+        st.sampled_from([None, "<a@x>", "<b@x>"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PROGRESS_EVENTS)
+def test_last_progress_read_from_the_end_is_the_walk_from_the_start(rows):
+    """The latest significant progress (else the opening), whatever the order and mix of events."""
+    events = [opened("2026-09-01 10:00")] if rows and rows[0][0] != "case_opened" else []
+    for i, (kind, actor, data, message_id) in enumerate(rows):
+        e = ev(kind, f"2026-09-{2 + i:02d} 10:00", actor=actor, **data)
+        events.append(dataclasses.replace(e, message_id=message_id))
+    [ctx] = contexts(snapshot(events), t("2026-10-01 10:00"), CONFIG) or [None]
+    if ctx is None:
+        return
+    assert rules_mod.last_progress(ctx) == _forward_last_progress(ctx)
