@@ -26,6 +26,7 @@ The package reads as the flow of the program (README.md's "How it works" has the
 - ``config/``     the TOML configuration: schema, loading and validation, secrets;
 - ``model``       domain values (frozen dataclasses);
 - ``errors``      the one exception family;
+- ``jsontext``    JSON text as the command line prints it (``json.dumps(indent=2)``, fast);
 - ``cli``         the command line, a thin layer over the above (``__main__``: ``python -m daemon``);
 - ``demo/``       the embedded default: a ten-week story played through the daemon;
 - ``templates/``  the built-in mail templates.

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon import __version__
+from daemon import __version__, jsontext
 from daemon import config as config_mod
 from daemon.errors import EXIT_BUG, EXIT_OK, EXIT_UNHEALTHY, CasewatchError, UsageError
 from daemon.ingest import Counts, ingest
@@ -247,13 +247,7 @@ def _case_line(c: Case) -> str:
 
 def _print_json_list(items: Iterable[dict[str, Any]]) -> None:
     """Print ``json.dumps(list(items), indent=2)`` item by item, never the whole text at once."""
-    out = sys.stdout
-    sep = "[\n  "
-    for item in items:
-        out.write(sep)
-        out.write(json.dumps(item, indent=2).replace("\n", "\n  "))
-        sep = ",\n  "
-    out.write("[]\n" if sep.startswith("[") else "\n]\n")
+    jsontext.write_list(items, sys.stdout)
 
 
 def cmd_cases(cfg: config_mod.Config, args: argparse.Namespace) -> int:

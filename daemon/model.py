@@ -6,9 +6,9 @@ These are what flows between the pure core (recognize, timeline) and the shell
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeGuard, get_args
+from typing import Any, Literal, TypeGuard, TypeVar, get_args
 
 #: Event kinds of the outside contract (spec/contract.md); ``EVENT_KINDS`` lists them.
 EventKind = Literal[
@@ -190,6 +190,59 @@ class Event:
             "message_id": self.message_id,
             "summary": self.summary,
         }
+
+
+_T = TypeVar("_T")
+#: Per class: its fields' names, and each slot's getter and setter (``evolve``).
+_SLOTS: dict[type, tuple[frozenset[str], tuple[tuple[str, Any, Any], ...]]] = {}
+
+
+def evolve(obj: _T, **changes: Any) -> _T:
+    """``dataclasses.replace(obj, **changes)`` for a frozen dataclass with slots and no
+    ``__post_init__`` (Event, Case, Action, the engine's Context ...), copying slot by slot instead
+    of calling ``__init__`` with every field: the same value in about a third of the time."""
+    cls = type(obj)
+    known = _SLOTS.get(cls)
+    if known is None:
+        names = getattr(cls, "__slots__", None)
+        if not is_dataclass(cls) or names is None or hasattr(cls, "__post_init__"):
+            raise TypeError(f"evolve: {cls.__name__} is not a dataclass with slots and no __post_init__")
+        slots = tuple((n, cls.__dict__[n].__get__, cls.__dict__[n].__set__) for n in names)
+        known = _SLOTS[cls] = (frozenset(names), slots)
+    if not known[0].issuperset(changes):
+        raise TypeError(f"evolve: {cls.__name__} has no field {sorted(set(changes) - known[0])[0]!r}")
+    new: _T = object.__new__(cls)
+    for name, get, put in known[1]:
+        put(new, changes[name] if name in changes else get(obj))
+    return new
+
+
+#: Event's slot setters, in field order (``stored_event``).
+_EVENT_SETTERS = tuple(Event.__dict__[name].__set__ for name in Event.__slots__)
+
+
+def stored_event(
+    case: str,
+    at: datetime,
+    kind: EventKind,
+    actor: str,
+    message_id: str | None,
+    summary: str,
+    data: dict[str, Any],
+) -> Event:
+    """``Event(case, at, kind, actor, message_id, summary, data)`` made without the frozen
+    dataclass's ``__init__`` (which sets each field through ``object.__setattr__``): the same
+    value in about a third of the time, for the store's reads of thousands of rows."""
+    event: Event = object.__new__(Event)
+    c, a, k, w, m, s, d = _EVENT_SETTERS
+    c(event, case)
+    a(event, at)
+    k(event, kind)
+    w(event, actor)
+    m(event, message_id)
+    s(event, summary)
+    d(event, data)
+    return event
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ pins the UTC offset), and the DST cases also compare real elapsed time computed 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ import pytest
 
 from daemon.config import parse
 from daemon.policy.calendar import BusinessCalendar, Duration, parse_clock, parse_duration, wall_time
+from daemon.policy.context import when
 
 LA = ZoneInfo("America/Los_Angeles")
 H = timedelta(hours=1)
@@ -1077,3 +1079,27 @@ def test_a_support_call_on_a_holiday_moves_to_the_next_working_wednesday() -> No
     assert following.date() == date(2031, 1, 8)
     fixed = parse({"support_call": {"move_off_holidays": False}})
     assert call_day(2031, 1, fixed) == date(2031, 1, 1)
+
+
+def test_a_calendar_remembers_its_days_but_a_changed_copy_does_not_share_them() -> None:
+    """The hours of each day asked about are remembered per calendar (``_days``): a copy with other
+    closures asks again, and what is remembered changes neither equality nor hash."""
+    cal = BusinessCalendar(tz=LA)
+    fresh = BusinessCalendar(tz=LA)
+    start = datetime(2026, 9, 14, 10, 0, tzinfo=LA)  # a Monday
+    assert cal.add(start, parse_duration("2 business days")) == datetime(2026, 9, 16, 10, 0, tzinfo=LA)
+    assert (cal == fresh, hash(cal) == hash(fresh), repr(cal) == repr(fresh)) == (True, True, True)
+    closed = dataclasses.replace(cal, closures=frozenset({date(2026, 9, 15)}))
+    assert closed.add(start, parse_duration("2 business days")) == datetime(2026, 9, 17, 10, 0, tzinfo=LA)
+    assert cal.add(start, parse_duration("2 business days")) == datetime(2026, 9, 16, 10, 0, tzinfo=LA)
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Europe/London", "Australia/Lord_Howe", "UTC"])
+def test_when_writes_what_strftime_writes(zone: str) -> None:
+    """The reasons' instants (``when``) are formatted by hand: the same text as ``strftime``, every
+    hour of a year (both DST changes) and at the odd minute."""
+    cal = BusinessCalendar(tz=ZoneInfo(zone))
+    start = datetime(2026, 1, 1, 0, 7, 59, 999999, tzinfo=UTC)
+    for hour in range(0, 366 * 24, 1):
+        at = start + timedelta(hours=hour, minutes=hour % 53)
+        assert when(at, cal) == at.astimezone(cal.tz).strftime("%a %Y-%m-%d %H:%M %Z")

@@ -10,11 +10,16 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from policytools import CASE, CONFIG, RAW_CONFIG, ev, kinds, opened, t
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from policytools import CASE, CONFIG, RAW_CONFIG, ev, kinds, opened, snapshot, t
 from policytools import due as due_at_time
 
 from daemon.config import parse
-from daemon.model import ACTION_KINDS, Link
+from daemon.model import ACTION_KINDS, Case, Link
+from daemon.policy import rules as rules_mod
+from daemon.policy.engine import contexts
+from daemon.policy.routing import Router, route
 from daemon.policy.rules import CASE_RULES
 
 LADDER = ("request_update", "escalate", "pm_assist")
@@ -929,6 +934,35 @@ def test_owner_unreachable_on_a_permanent_failure_naming_the_owner():
     assert due(failed, "2026-09-20 10:00", kinds=["owner_unreachable"], sent=[a.key]) == []
 
 
+def test_owner_unreachable_with_many_owners_names_each_owners_open_cases_and_colleagues():
+    """Many owners bounce at once, across institutions: each action names only its owner's open
+    cases (in case order, whatever the address's case) and copies only the owners of the same
+    institution's other open cases; closed cases count for neither."""
+    events = []
+    for i, inst in enumerate(("WWU", "OSU", "UW")):
+        for j in range(4):
+            owner = f"owner{j}@{inst.lower()}.edu"
+            for k in range(2):  # two cases each, the second closed for owner3
+                case = f"107{i}{j}{k}00"
+                events.append(opened(f"{MON} 10:00", case=case, owner=owner, institution=inst))
+                if j == 3 and k == 1:
+                    closed = ev("case_closed", "2026-09-15 10:00", case=case, status="Closed", state="closed")
+                    events.append(closed)
+            if j < 2:  # owners 0 and 1 of each institution bounce, the address in capitals
+                events.append(bounce(f"2026-09-16 10:0{j}", owner.upper(), case=f"107{i}{j}000"))
+    events.append(opened(f"{MON} 10:00", case="10799900", owner="gone@wwu.edu", institution="WWU"))
+    events.append(ev("case_closed", "2026-09-15 10:00", case="10799900", status="Closed", state="closed"))
+    events.append(bounce("2026-09-16 10:05", "gone@wwu.edu", case="10799900"))  # nothing open is left
+    got = due(events, "2026-09-16 11:00", kinds=["owner_unreachable"])
+    summary = {a.data["recipient"]: (a.cases, a.cc) for a in got}
+    expected = {}
+    for i, inst in enumerate(("WWU", "OSU", "UW")):
+        for j in range(2):
+            others = tuple(f"owner{o}@{inst.lower()}.edu" for o in range(4) if o != j)
+            expected[f"owner{j}@{inst.lower()}.edu"] = ((f"107{i}{j}000", f"107{i}{j}100"), others)
+    assert summary == expected
+
+
 @pytest.mark.parametrize(
     "report",
     [
@@ -1159,3 +1193,102 @@ def test_an_institution_subdivision_adds_its_holidays():
     assert a.due_at == t("2026-12-01 10:00")  # Wed; Thu, Fri (WA) and the weekend skipped
     [b] = due(thanksgiving, "2026-12-02 10:00", kinds=["request_update"])
     assert b.due_at == t("2026-11-30 10:00")
+
+
+def test_the_router_gives_each_case_its_own_route_whatever_it_remembers():
+    """``Router`` remembers routes by owner and category: each case still gets ``route``'s answer."""
+    router = Router(CONFIG)
+    cases = [
+        Case(f"1070000{i}", owner=owner, asset="Alma", category=category, subcategory="Letters")
+        for i, (owner, category) in enumerate(
+            [
+                ("a@wwu.edu", "Fulfillment"),
+                ("b@wwu.edu", "Fulfillment"),
+                (None, "Fulfillment"),
+                ("a@wwu.edu", "Acquisitions"),
+                ("a@wwu.edu", "Fulfillment"),
+                (None, None),
+            ]
+        )
+    ]
+    got = [router(c) for c in cases]
+    assert got == [route(c, CONFIG) for c in cases]
+    assert got[0] is got[4]  # the same owner and category: the same route
+
+
+def _forward_last_progress(ctx):
+    """``last_progress`` as first written (a walk from the start, the last progress found wins):
+    the reference for the walk from the end."""
+    no_progress = rules_mod.pattern(ctx.config.actions.pm_stalled_high.no_progress)
+    priority_mail = {
+        rules_mod._mail_of(e) for e in ctx.events if e.kind == "priority_changed" and e.actor == "vendor"
+    }
+    found = None
+    for e in ctx.events:
+        if e.data.get("newsletter"):
+            continue
+        if e.kind == "case_opened" and found is None:
+            found = (e.at, "the case opened")
+        if e.actor != "vendor":
+            continue
+        if e.kind in ("status_changed", "case_closed", "case_reopened"):
+            if e.data.get("state") == "pending_customer":
+                continue
+            found = (
+                e.at,
+                "the vendor's status change" if e.kind == "status_changed" else rules_mod._PROGRESS[e.kind],
+            )
+        elif e.kind == "vendor_comment":
+            if rules_mod._mail_of(e) in priority_mail:
+                continue
+            text = " ".join(str(t) for t in (e.summary, e.data.get("text", "")) if t)
+            if no_progress.search(text):
+                continue
+            found = (e.at, "the vendor's comment")
+    return found
+
+
+_PROGRESS_EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "case_opened",
+                "vendor_comment",
+                "status_changed",
+                "case_closed",
+                "case_reopened",
+                "priority_changed",
+                "escalation_acknowledged",
+                "member_comment",
+                "list_mention",
+            ]
+        ),
+        st.sampled_from(["vendor", "member", "list"]),
+        st.sampled_from(
+            [
+                {},
+                {"state": "pending_customer"},
+                {"state": "open"},
+                {"newsletter": True},
+                {"text": "We will update you soon"},
+                {"text": "fixed in the release"},
+            ]
+        ),
+        st.sampled_from([None, "<a@x>", "<b@x>"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PROGRESS_EVENTS)
+def test_last_progress_read_from_the_end_is_the_walk_from_the_start(rows):
+    """The latest significant progress (else the opening), whatever the order and mix of events."""
+    events = [opened("2026-09-01 10:00")] if rows and rows[0][0] != "case_opened" else []
+    for i, (kind, actor, data, message_id) in enumerate(rows):
+        e = ev(kind, f"2026-09-{2 + i:02d} 10:00", actor=actor, **data)
+        events.append(dataclasses.replace(e, message_id=message_id))
+    [ctx] = contexts(snapshot(events), t("2026-10-01 10:00"), CONFIG) or [None]
+    if ctx is None:
+        return
+    assert rules_mod.last_progress(ctx) == _forward_last_progress(ctx)

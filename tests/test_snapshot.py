@@ -11,6 +11,7 @@ from policytools import t
 
 from daemon.config import Config
 from daemon.ingest import ingest
+from daemon.model import Event
 from daemon.policy.engine import decide
 from daemon.sources.files import read_paths
 from daemon.store import Store
@@ -91,3 +92,16 @@ def test_cases_closed_long_ago_are_not_read_for_decisions(store):
     assert [f.number for f in store.snapshot(at).files] == ["10700002", "10700003"]
     # As of an instant when it was still recent, it is read.
     assert [f.number for f in store.snapshot(t("2026-02-01 10:00")).files] == ["10700001", "10700003"]
+
+
+def test_events_read_from_the_store_are_the_events_written(store):
+    """The store builds its events without the dataclass's ``__init__`` (``stored_event``): each is
+    still equal to, hashes and prints as the event made the usual way, field for field."""
+    ingest(store, Config(), read_paths(MAIL))
+    events = [e for f in store.snapshot(t("2026-12-01 09:00")).files for e in f.events]
+    assert any(e.data for e in events)
+    assert any(e.message_id for e in events)
+    for e in events:
+        made = Event(e.case, e.at, e.kind, e.actor, e.message_id, e.summary, e.data)
+        assert (e, hash(e), repr(e)) == (made, hash(made), repr(made))
+        assert type(e) is Event

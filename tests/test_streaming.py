@@ -4,9 +4,9 @@ candidates, the same due actions, on the demo mail and on a generated store of 2
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +16,8 @@ from daemon.config import Config, load
 from daemon.ingest import ingest
 from daemon.model import Action
 from daemon.policy import backlog
-from daemon.policy.engine import candidates, decide, due_among, evaluate, slim
+from daemon.policy.across import FLAGGING, calls_for
+from daemon.policy.engine import candidates, decide, due_among, due_by, evaluate, slim
 from daemon.sources.files import read_paths
 from daemon.store import Store
 
@@ -100,5 +101,45 @@ def test_a_slim_context_keeps_what_the_rules_across_cases_read(generated: tuple[
         kept = slim(ctx)
         assert len(kept.events) < len(ctx.events)
         assert kept.events[0].at == next(e.at for e in ctx.events if e.data.get("institution"))
-        assert (kept.clocks, kept.route) == (ctx.clocks, ctx.route)
-        assert replace(kept.case, description=ctx.case.description) == ctx.case
+        assert kept.route == ctx.route
+        clocks = ("state", "turn", "closed_at", "commands")
+        assert [getattr(kept.clocks, f) for f in clocks] == [getattr(ctx.clocks, f) for f in clocks]
+        read_across = ("number", "owner", "institution", "priority", "state", "source", "case_of_record")
+        for f in (*read_across, "opened_at"):
+            assert getattr(kept.case, f) == getattr(ctx.case, f)
+        assert (kept.case.title, kept.case.description) == (None, None)  # let go: not read across
+        failed = [e for e in ctx.events if e.kind == "reminder_sent" and e.data.get("delivery") == "failed"]
+        assert list(kept.events[1:]) == failed
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_while_deciding_and_left_as_it_was(demo, enabled):
+    """``decide`` and the streamed files pause the cyclic collector (each full collection would
+    walk every slim context kept so far), and give it back as they found it."""
+    seen: list[bool] = []
+    snapshot = demo.streamed(DEMO_INSTANTS[-1])
+    files = snapshot.files
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        for _ in files:
+            seen.append(gc.isenabled())
+        assert seen
+        assert not any(seen)
+        assert gc.isenabled() == enabled
+        assert decide(snapshot, DEMO_INSTANTS[-1], DEMO_CONFIG)
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("at", SCALE_INSTANTS)
+def test_decide_keeps_of_later_actions_what_the_support_call_reads(generated, at):
+    """``decide`` lets go of the case rules' actions due later than now (``due_by``), except what
+    ``calls_for`` reads of those that flag a case for the call: the same calls either way."""
+    store, config = generated
+    ctxs, actions = candidates(store.snapshot(at), at, config)
+    assert any(a.kind in FLAGGING and a.due_at > at for a in actions)  # there is something to keep
+    kept = [k for k in map(due_by(at), actions) if k is not None]
+    assert len(kept) < len(actions)
+    assert calls_for(ctxs, kept, at, config) == calls_for(ctxs, actions, at, config)

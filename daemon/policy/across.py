@@ -20,6 +20,9 @@ from daemon.policy.clusters import clusters, marks
 from daemon.policy.context import Context, iso, joined, key, when
 from daemon.policy.routing import pms_for
 
+#: The case rules' actions that flag a case for the support call (``calls_for``).
+FLAGGING = ("pm_assist", "pm_stalled_high")
+
 PRIORITY_ORDER = {"system_down": 0, "high": 1, "normal": 2, "low": 3, None: 4}
 
 
@@ -45,13 +48,20 @@ def owner_unreachable(ctxs: Sequence[Context], config: Config) -> list[Action]:
             named = owner and str(e.data.get("recipient", "")).lower() == owner
             if named and (owner not in first or e.at < first[owner][1].at):
                 first[owner] = (ctx, e)
+    if not first:
+        return []
+    # Each owner's open cases (in ``ctxs`` order) and each institution's open cases' owners,
+    # indexed once: scanning every case for every failed owner grows with their product.
+    open_of: dict[str, list[Context]] = {}
+    owners_at: dict[str, set[str]] = {}
+    for c in ctxs:
+        if c.clocks.state in ("open", "pending_customer"):
+            open_of.setdefault((c.case.owner or "").lower(), []).append(c)
+            if c.case.institution and c.case.owner:
+                owners_at.setdefault(c.case.institution, set()).add(c.case.owner.lower())
     actions = []
     for owner, (where, failure) in sorted(first.items()):
-        theirs = [
-            c
-            for c in ctxs
-            if (c.case.owner or "").lower() == owner and c.clocks.state in ("open", "pending_customer")
-        ]
+        theirs = open_of.get(owner, [])
         if not theirs:
             continue  # nothing open is left to hand over
         cases = tuple(c.number for c in theirs)
@@ -62,18 +72,7 @@ def owner_unreachable(ctxs: Sequence[Context], config: Config) -> list[Action]:
             if c.route.pms_why:
                 notes.append(c.route.pms_why)
         inst = where.case.institution
-        colleagues = sorted(
-            {
-                (c.case.owner or "").lower()
-                for c in ctxs
-                if inst
-                and c.case.institution == inst
-                and c.case.owner
-                and c.clocks.state in ("open", "pending_customer")
-            }
-            - {owner}
-            - {p.lower() for p in to}
-        )
+        colleagues = sorted(owners_at.get(inst or "", set()) - {owner} - {p.lower() for p in to})
         status = str(failure.data.get("dsn_status", ""))
         copy = f"the owners of {inst}'s other open cases" if colleagues else "nobody else"
         reason = (
@@ -178,7 +177,7 @@ def _flags(
             if c.name == "agenda" and start < c.at <= end:
                 flagged.setdefault(ctx.number, c.at)
     for a in actions:
-        if a.kind in ("pm_assist", "pm_stalled_high") and a.case and a.due_at <= end:
+        if a.kind in FLAGGING and a.case and a.due_at <= end:
             at = max(a.due_at, start)
             flagged[a.case] = min(flagged.get(a.case, at), at)  # the earliest flag counts
     return flagged

@@ -11,11 +11,10 @@ The digest has its own rule (a missed slot is skipped) and is never summarized.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from daemon.config import Config
-from daemon.model import Action
+from daemon.model import Action, evolve
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.routing import pms_for
 from daemon.policy.rules import iso, when
@@ -36,7 +35,7 @@ def listed(due: Sequence[Action], now: datetime, config: Config) -> list[Action]
     """What ``casewatch due`` lists: ``due`` with its stale actions marked (``stale=True``), then
     each PM's ``backlog`` summary of them."""
     edge = cutoff(now, config)
-    marked = [replace(a, stale=True) if is_stale(a, edge) else a for a in due]
+    marked = [evolve(a, stale=True) if is_stale(a, edge) else a for a in due]
     return marked + backlog([a for a in marked if a.stale], now, config)
 
 

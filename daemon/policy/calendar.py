@@ -8,7 +8,7 @@ elapsed hours; calendar days keep the wall-clock time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -45,6 +45,10 @@ __all__ = [
 ]
 
 
+_DAY = timedelta(days=1)
+_ZERO = timedelta(0)
+
+
 @dataclass(frozen=True)
 class BusinessCalendar:
     """When people work: which weekdays, which hours, which days are closed."""
@@ -56,6 +60,11 @@ class BusinessCalendar:
     country: str = "US"
     subdivision: str = ""
     closures: frozenset[date] = frozenset()
+    # Each day asked about: its opening and closing instants and their real time apart, None
+    # when it is no business day (``_hours``; the arithmetic asks for the same days again and again).
+    _days: dict[date, tuple[datetime, datetime, timedelta] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     # ------------------------------------------------------------ days
 
@@ -160,22 +169,42 @@ class BusinessCalendar:
         local = start.astimezone(self.tz)
         day = local.date()
         # Where counting starts: inside today's hours, or the next opening.
-        if self.is_business_day(day) and local < self._close(day):
-            cursor = max(local, self._open(day))
+        hours = self._hours(day)
+        if hours is not None and local < hours[1]:
+            cursor, close = max(local, hours[0]), hours[1]
+            left_today = between(cursor, close)
         else:
-            day = self.next_business_day(day + timedelta(days=1))
-            cursor = self._open(day)
-        if work <= timedelta(0):
+            day, (cursor, close, left_today) = self._next_hours(day + _DAY)
+        if work <= _ZERO:
             return cursor.astimezone(start.tzinfo)
         while True:
-            left_today = between(cursor, self._close(day))
             # Work that ends exactly at closing time falls due at the next opening: the
             # same business instant, at an hour people read their mail.
             if work < left_today:
                 return later(cursor, work).astimezone(start.tzinfo)
             work -= left_today
-            day = self.next_business_day(day + timedelta(days=1))
-            cursor = self._open(day)
+            day, (cursor, close, left_today) = self._next_hours(day + _DAY)
+
+    def _hours(self, day: date) -> tuple[datetime, datetime, timedelta] | None:
+        """The day's opening, closing and the real time between them; None if no business day."""
+        try:
+            return self._days[day]
+        except KeyError:
+            hours = None
+            if self.is_business_day(day):
+                opening, closing = self._open(day), self._close(day)
+                hours = (opening, closing, between(opening, closing))
+            self._days[day] = hours
+            return hours
+
+    def _next_hours(self, day: date) -> tuple[date, tuple[datetime, datetime, timedelta]]:
+        """The first business day on or after ``day`` (as ``next_business_day``) and its hours."""
+        for _ in range(400):
+            hours = self._hours(day)
+            if hours is not None:
+                return day, hours
+            day += _DAY
+        raise ValueError("no business day within a year: check [calendar] workdays and closures")
 
     def working_time(self, start: datetime, end: datetime) -> timedelta:
         """Working time between two instants (zero when ``end`` is not after ``start``)."""

@@ -76,8 +76,23 @@ class Context:
         return f' ("{self.case.title}")' if self.case.title else ""
 
 
+#: ``%a`` of the C locale (casewatch never sets another), for ``when``.
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def when(at: datetime, calendar: BusinessCalendar) -> str:
-    return at.astimezone(calendar.tz).strftime("%a %Y-%m-%d %H:%M %Z")
+    """``at`` in the calendar's zone as ``strftime("%a %Y-%m-%d %H:%M %Z")`` writes it (formatted
+    without ``strftime``, which takes twice the time, for the reasons of every action)."""
+    t = at.astimezone(calendar.tz)
+    return "%s %d-%02d-%02d %02d:%02d %s" % (  # noqa: UP031 (faster than an f-string here)
+        _WEEKDAYS[t.weekday()],
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.tzname() or "",
+    )
 
 
 #: A member's or PM's events that write in a case (a comment, an update or escalation request,

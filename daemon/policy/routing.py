@@ -68,19 +68,26 @@ def route(case: Case, config: Config) -> Route:
 
 
 class Router:
-    """``route`` for many cases of one config, remembering each category's area and each area's PMs."""
+    """``route`` for many cases of one config, remembering each category's area, each area's PMs
+    and each owner's route for a category."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self._areas: dict[tuple[str | None, ...], tuple[str, str]] = {}
         self._pms: dict[str, tuple[tuple[str, ...], str]] = {}
+        # One Route for the cases of one owner and one category (a Route is a value).
+        self._routes: dict[tuple[str | None, ...], Route] = {}
 
     def __call__(self, case: Case) -> Route:
         label = (case.asset, case.category, case.subcategory)
+        known = self._routes.get((case.owner, *label))
+        if known is not None:
+            return known
         if label not in self._areas:
             self._areas[label] = area_of(case, self.config)
         area, why = self._areas[label]
         if area not in self._pms:
             self._pms[area] = pms_for(area, self.config)
         pms, pms_why = self._pms[area]
-        return Route(case.owner, area, why, pms, pms_why)
+        made = self._routes[(case.owner, *label)] = Route(case.owner, area, why, pms, pms_why)
+        return made

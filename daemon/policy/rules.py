@@ -114,27 +114,27 @@ def last_progress(ctx: Context) -> tuple[datetime, str] | None:
     priority change only, and comments matching ``[actions.pm_stalled_high] no_progress`` are not.
     """
     no_progress = pattern(ctx.config.actions.pm_stalled_high.no_progress)
-    priority_mail = {_mail_of(e) for e in ctx.events if e.kind == "priority_changed" and e.actor == "vendor"}
-    found: tuple[datetime, str] | None = None
-    for e in ctx.events:
-        if e.data.get("newsletter"):
-            continue
-        if e.kind == "case_opened" and found is None:
-            found = (e.at, "the case opened")
-        if e.actor != "vendor":
+    events = ctx.events
+    priority_mail = {_mail_of(e) for e in events if e.kind == "priority_changed" and e.actor == "vendor"}
+    # The latest progress wins: read from the end, the first found is it (most cases make some
+    # progress lately, so the older comments need no matching).
+    for e in reversed(events):
+        if e.actor != "vendor" or e.data.get("newsletter"):
             continue
         if e.kind in ("status_changed", "case_closed", "case_reopened"):
             if e.data.get("state") == "pending_customer":
                 continue
-            found = (e.at, "the vendor's status change" if e.kind == "status_changed" else _PROGRESS[e.kind])
-        elif e.kind == "vendor_comment":
+            return e.at, "the vendor's status change" if e.kind == "status_changed" else _PROGRESS[e.kind]
+        if e.kind == "vendor_comment":
             if _mail_of(e) in priority_mail:
                 continue  # a priority-change notice (a status change in it is an event of its own)
             text = " ".join(str(t) for t in (e.summary, e.data.get("text", "")) if t)
             if no_progress.search(text):
                 continue
-            found = (e.at, "the vendor's comment")
-    return found
+            return e.at, "the vendor's comment"
+    # No progress at all: since the opening.
+    opening = next((e for e in events if e.kind == "case_opened" and not e.data.get("newsletter")), None)
+    return (opening.at, "the case opened") if opening is not None else None
 
 
 _PROGRESS = {"case_closed": "the vendor's closing of the case", "case_reopened": "the case reopening"}
