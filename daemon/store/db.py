@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from daemon.store.outbox import OutboxRow, OutboxStore, OutgoingRow, ReadyRow, T
 from daemon.store.outbox import iso as _iso
 from daemon.store.schema import migrations
 from daemon.store.snapshot import CLOSED_HORIZON, SnapshotReads, _case_from_json, _event_kind
-from daemon.timeline import project, visible
+from daemon.timeline import Fold, folded, is_undo, visible
 
 __all__ = ["CLOSED_HORIZON", "OutboxRow", "OutgoingRow", "ReadyRow", "Store", "StoreError", "TokenRow"]
 
@@ -64,6 +65,16 @@ def _why_not(path: Path, exc: BaseException) -> str:
     return str(exc)
 
 
+@dataclass(slots=True)
+class _Running:
+    """A case's projection kept through one transaction: its events folded so far, the latest
+    one's instant, and whether any of them makes the case visible."""
+
+    fold: Fold
+    last: datetime | None
+    visible: bool
+
+
 class Store(OutboxStore, SnapshotReads):
     """The state database. Open one per process; not thread-safe.
 
@@ -85,6 +96,10 @@ class Store(OutboxStore, SnapshotReads):
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the state database {path}: {_why_not(self.path, exc)}") from None
         self.conn = conn
+        # Within a transaction, the projections made so far (``projection``): a case's new events
+        # (``add_events``) are folded in when they come after its latest, instead of the case
+        # being read again; dropped when the transaction or a savepoint ends or rolls back.
+        self._running: dict[str, _Running] = {}
         self.opened_as: tuple[int, int] | None = None  # to notice the file removed or replaced
         with suppress(OSError):
             self.opened_as = self.file_identity()
@@ -130,6 +145,7 @@ class Store(OutboxStore, SnapshotReads):
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the state database {self.path}: {exc}") from None
+        self._running.clear()
         try:
             yield
         except sqlite3.Error as exc:
@@ -138,6 +154,8 @@ class Store(OutboxStore, SnapshotReads):
         except BaseException:
             self.conn.rollback()
             raise
+        finally:
+            self._running.clear()
         try:
             self.conn.commit()
         except sqlite3.Error as exc:
@@ -153,6 +171,7 @@ class Store(OutboxStore, SnapshotReads):
             try:
                 yield
             except BaseException:
+                self._running.clear()  # it may hold events now rolled back
                 self.conn.execute("ROLLBACK TO SAVEPOINT one")
                 self.conn.execute("RELEASE SAVEPOINT one")
                 raise
@@ -198,23 +217,37 @@ class Store(OutboxStore, SnapshotReads):
     # ------------------------------------------------------------ events and cases
 
     def add_events(self, events: Iterable[Event], message_key: str | None) -> None:
+        rows = [
+            (
+                e.case,
+                _iso(e.at),
+                e.kind,
+                e.actor,
+                message_key,
+                e.message_id,
+                e.summary,
+                json.dumps(e.data, sort_keys=True, default=str),
+            )
+            for e in events
+        ]
         self.conn.executemany(
             "INSERT INTO events (case_number, at, kind, actor, message_key, message_id, summary, data)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            [
-                (
-                    e.case,
-                    _iso(e.at),
-                    e.kind,
-                    e.actor,
-                    message_key,
-                    e.message_id,
-                    e.summary,
-                    json.dumps(e.data, sort_keys=True, default=str),
-                )
-                for e in events
-            ],
+            rows,
         )
+        for case, at, kind, actor, _key, message_id, summary, data in rows:
+            run = self._running.get(case)
+            if run is None:
+                continue
+            # The event as events() reads it back: at in UTC, data through JSON.
+            when = datetime.fromisoformat(at)
+            event = Event(case, when, kind, actor, message_id, summary, json.loads(data))
+            if (run.last is not None and event.at < run.last) or is_undo(event):
+                del self._running[case]  # not simply after the others: read again when asked
+                continue
+            run.fold.add(event)
+            run.last = event.at
+            run.visible = run.visible or not event.data.get("newsletter")
 
     def add_links(self, links: Iterable[Link], message_key: str | None, at: datetime) -> None:
         """Store links; a link made again by earlier mail (read late) takes the earlier time."""
@@ -277,15 +310,27 @@ class Store(OutboxStore, SnapshotReads):
         )
         return sorted(str(r[0]) for r in rows)
 
+    def projection(self, number: str) -> tuple[Case, bool]:
+        """The case its events make now, and whether it is visible (``timeline.project``).
+
+        Within a transaction the fold is kept, and the case's later events are added to it
+        (``add_events``) instead of all its events being read again for the next call."""
+        run = self._running.get(number)
+        if run is None:
+            events = self.events(number)
+            run = _Running(folded(events), events[-1].at if events else None, visible(events))
+            if self.conn.in_transaction and not any(is_undo(e) for e in events):
+                self._running[number] = run  # (an undo takes back earlier events: read them again)
+        return run.fold.case(number, self.related(number)), run.visible
+
     def refresh_case(self, number: str, at: datetime | None = None) -> Case:
         """Project the case from its events and store the projection (updated ``at``)."""
-        events = self.events(number)
-        case = project(number, events, self.related(number))
+        case, shown = self.projection(number)
         self.conn.execute(
             "INSERT OR REPLACE INTO cases (number, visible, state, json, updated_at) VALUES (?,?,?,?,?)",
             (
                 number,
-                int(visible(events)),
+                int(shown),
                 case.state,
                 _case_to_json(case),
                 _at(at),
