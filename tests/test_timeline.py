@@ -241,3 +241,34 @@ def test_the_store_keeps_a_projection_through_a_transaction_equal_to_projecting_
         cached = store.case(n)
         assert cached is not None
         assert cached.to_json() == project(n, store.events(n)).to_json()
+
+
+def test_a_kept_projection_sees_what_another_connection_wrote_and_forgets_what_rolled_back(
+    tmp_path: Path,
+) -> None:
+    """The store keeps its projections from one transaction to the next only while no other
+    connection has written, and drops them when a transaction rolls back."""
+    n = "10712345"
+    opened = Event(n, AT, "case_opened", "vendor", "<a@x>", "opened", {"state": "open", "owner": "a@x.edu"})
+    later = Event(n, AT + timedelta(hours=1), "vendor_comment", "vendor", "<b@x>", "c", {"owner": "b@x.edu"})
+    undone = Event(n, AT + timedelta(hours=2), "case_closed", "vendor", "<c@x>", "x", {"state": "closed"})
+
+    def failing_batch(store: Store) -> None:
+        with store.transaction():
+            store.add_events([undone], None)
+            assert store.projection(n)[0].state == "closed"
+            raise RuntimeError("the batch fails")
+
+    with Store(tmp_path / "cw.db") as mine, Store(tmp_path / "cw.db") as other:
+        with mine.transaction():
+            mine.add_events([opened], None)
+            assert mine.projection(n)[0].owner == "a@x.edu"
+        with other.transaction():
+            other.add_events([later], None)
+        with mine.transaction():
+            assert mine.projection(n)[0].owner == "b@x.edu"
+        with pytest.raises(RuntimeError):
+            failing_batch(mine)
+        with mine.transaction():
+            assert mine.projection(n) == (project(n, mine.events(n)), True)
+            assert mine.projection(n)[0].state == "open"

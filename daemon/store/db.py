@@ -34,6 +34,8 @@ from daemon.timeline import Fold, folded, is_undo, visible
 __all__ = ["CLOSED_HORIZON", "OutboxRow", "OutgoingRow", "ReadyRow", "Store", "StoreError", "TokenRow"]
 
 BUSY_TIMEOUT_MS = 30_000
+#: At most this many case projections are kept from one transaction to the next.
+RUNNING_CASES = 5_000
 
 
 def _at(at: datetime | None) -> str:
@@ -96,10 +98,11 @@ class Store(OutboxStore, SnapshotReads):
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the state database {path}: {_why_not(self.path, exc)}") from None
         self.conn = conn
-        # Within a transaction, the projections made so far (``projection``): a case's new events
-        # (``add_events``) are folded in when they come after its latest, instead of the case
-        # being read again; dropped when the transaction or a savepoint ends or rolls back.
+        # The projections made in transactions (``projection``): a case's new events (``add_events``)
+        # are folded in when they come after its latest, instead of the case being read again.
+        # All are dropped on a rollback, and when another connection has written (data_version).
         self._running: dict[str, _Running] = {}
+        self._data_version: int | None = None
         self.opened_as: tuple[int, int] | None = None  # to notice the file removed or replaced
         with suppress(OSError):
             self.opened_as = self.file_identity()
@@ -145,22 +148,31 @@ class Store(OutboxStore, SnapshotReads):
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the state database {self.path}: {exc}") from None
-        self._running.clear()
         try:
+            self._keep_running()
             yield
         except sqlite3.Error as exc:
+            self._running.clear()
             self.conn.rollback()
             raise StoreError(f"cannot write the state database {self.path}: {exc}") from None
         except BaseException:
+            self._running.clear()
             self.conn.rollback()
             raise
-        finally:
-            self._running.clear()
         try:
             self.conn.commit()
         except sqlite3.Error as exc:
+            self._running.clear()
             self.conn.rollback()
             raise StoreError(f"cannot commit to the state database {self.path}: {exc}") from None
+
+    def _keep_running(self) -> None:
+        """Keep the projections of earlier transactions only if no other connection has written
+        since (``PRAGMA data_version``), and not too many of them."""
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._data_version or len(self._running) > RUNNING_CASES:
+            self._running.clear()
+            self._data_version = version
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -313,9 +325,9 @@ class Store(OutboxStore, SnapshotReads):
     def projection(self, number: str) -> tuple[Case, bool]:
         """The case its events make now, and whether it is visible (``timeline.project``).
 
-        Within a transaction the fold is kept, and the case's later events are added to it
+        Made in a transaction, the fold is kept, and the case's later events are added to it
         (``add_events``) instead of all its events being read again for the next call."""
-        run = self._running.get(number)
+        run = self._running.get(number) if self.conn.in_transaction else None
         if run is None:
             events = self.events(number)
             run = _Running(folded(events), events[-1].at if events else None, visible(events))
