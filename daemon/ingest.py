@@ -27,16 +27,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.reduction import ForkingPickler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon import faults
-from daemon.commands.handle import handle as handle_reply
 from daemon.config import Config
+from daemon.errors import StoreError
 from daemon.model import Batch, Case, RawMessage, Recognition
 from daemon.recognize import Mail, Unparseable, parse, recognize_mail
-from daemon.store import Store
-from daemon.store.db import StoreError
 from daemon.timeline import interpret
+
+if TYPE_CHECKING:  # the parsing workers import this module: they need no store, no reply handler
+    from daemon.store import Store
 
 log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 
@@ -368,6 +369,8 @@ class Ingester:
                 current[number] = case
         outcome = interpret(rec, at or datetime.min, mail.message_id, resolved, current, self.config)
         if rec.family == "reply" and at is not None:
+            from daemon.commands.handle import handle as handle_reply  # (not in the workers)
+
             handled = handle_reply(self.store, self.config, mail, rec, at, key, self.now)
             outcome = handled.outcome
             for row, keys in handled.outgoing:
