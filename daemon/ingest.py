@@ -27,16 +27,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.reduction import ForkingPickler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon import faults
-from daemon.commands.handle import handle as handle_reply
 from daemon.config import Config
+from daemon.errors import StoreError
 from daemon.model import Batch, Case, RawMessage, Recognition
 from daemon.recognize import Mail, Unparseable, parse, recognize_mail
-from daemon.store import Store
-from daemon.store.db import StoreError
 from daemon.timeline import interpret
+
+if TYPE_CHECKING:  # the parsing workers import this module: they need no store, no reply handler
+    from daemon.store import Store
 
 log = logging.getLogger(__name__.replace("daemon", "casewatch", 1))  # one namespace: casewatch.*
 
@@ -219,14 +220,22 @@ class Ingester:
         self.now = now  # the cycle's instant, when the mail is read (for replies: commands.handle)
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
-        self._dirty: set[str] = set()  # cases with new events, not yet re-projected
+        self._dirty: set[str] = set()  # cases with new events, their projection not yet stored
         self.parallel_batches = 0  # how many batches the workers parsed
 
-    def _fresh(self, number: str | None = None) -> None:
-        """Re-project a case with new events (all of them when ``number`` is None)."""
-        for n in sorted(self._dirty) if number is None else [number] if number in self._dirty else []:
+    def _fresh(self) -> None:
+        """Store the projection of the cases with new events."""
+        for n in sorted(self._dirty):
             self.store.refresh_case(n, at=self.now)
-            self._dirty.discard(n)
+        self._dirty.clear()
+
+    def _current(self, number: str) -> Case | None:
+        """The visible case as its events make it now: projected (not stored yet) when it has
+        new events in this batch, else as stored."""
+        if number not in self._dirty:
+            return self.store.case(number)
+        case, shown = self.store.projection(number)
+        return case if shown else None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -316,6 +325,10 @@ class Ingester:
             counts.quarantined += 1
             self._quarantine(raw, sha, f"internal error: {ready.crashed}")
             return
+        if ready.rec is not None and ready.rec.family == "reply":
+            # The reply handler reads the stored cases: bring them up to date first (outside the
+            # message's savepoint, which would undo the rows but not their being written).
+            self._fresh()
         try:
             with self.store.savepoint():
                 if ready.unparseable:
@@ -351,13 +364,13 @@ class Ingester:
         named = [*rec.cases, *([resolved] if resolved else [])]
         current: dict[str, Case] = {}
         for number in named:
-            self._fresh(number)
-            case = self.store.case(number)
+            case = self._current(number)
             if case is not None:
                 current[number] = case
         outcome = interpret(rec, at or datetime.min, mail.message_id, resolved, current, self.config)
         if rec.family == "reply" and at is not None:
-            self._fresh()  # the reply handler reads cases: bring them all up to date
+            from daemon.commands.handle import handle as handle_reply  # (not in the workers)
+
             handled = handle_reply(self.store, self.config, mail, rec, at, key, self.now)
             outcome = handled.outcome
             for row, keys in handled.outgoing:
@@ -394,7 +407,7 @@ class Ingester:
         if outcome.keys and rec.family == "vendor":
             self.store.remember_keys(outcome.keys, primary)
         touched = {e.case for e in outcome.events} | {n for link in outcome.links for n in (link.a, link.b)}
-        self._dirty.update(touched)  # re-projected when next read, or at the end of the batch
+        self._dirty.update(touched)  # projection stored at the end of the batch (or before a reply)
         return "ingested"
 
 

@@ -260,65 +260,88 @@ def visible(events: Iterable[Event]) -> bool:
     return any(not e.data.get("newsletter") for e in events)
 
 
+def is_undo(event: Event) -> bool:
+    """An ``undo`` reply command: it takes back events before it (``effective``)."""
+    return event.kind == "command" and event.data.get("command") == "undo"
+
+
 def effective(events: Sequence[Event]) -> Sequence[Event]:
     """The events that stand: those of a reply command undone by a later ``undo`` are left out."""
-    undone = {e.data.get("target") for e in events if e.kind == "command" and e.data.get("command") == "undo"}
+    undone = {e.data.get("target") for e in events if is_undo(e)}
     if not undone:
         return events
-    return [
-        e
-        for e in events
-        if e.message_id not in undone or (e.kind == "command" and e.data.get("command") == "undo")
-    ]
+    return [e for e in events if e.message_id not in undone or is_undo(e)]
+
+
+class Fold:
+    """What ``project`` keeps while it reads a case's events: give it the effective events in time
+    order (``add``), and ``case`` is the case they make so far. The store keeps one per case
+    within a transaction, so that a case's new events are added to it, not read again."""
+
+    __slots__ = ("handed_over", "last_response", "opened", "record", "source", "state", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}  # CaseFields text fields (_FIELDS), from the events' data
+        self.handed_over = False  # the owner was last set by a handover (a reply command)
+        self.state = "unknown"
+        self.source = "list"
+        self.record = False
+        self.opened: datetime | None = None
+        self.last_response: datetime | None = None
+
+    def add(self, event: Event) -> None:
+        data = event.data
+        kind = event.kind
+        if data:
+            values = self.values
+            for name, value in data.items():
+                if value is not None and name in _FIELDS:
+                    if name == "owner" and self.handed_over and data.get("owner_guessed"):
+                        continue  # a notification to the old contact does not undo a handover
+                    values[name] = value
+            if kind == "handover":
+                self.handed_over = True
+            elif data.get("owner") and not data.get("owner_guessed"):
+                self.handed_over = False  # the vendor states the contact: it wins
+            if "state" in data:
+                self.state = str(data["state"])
+            elif kind == "case_closed":
+                self.state = "closed"
+            newsletter = bool(data.get("newsletter"))
+        else:
+            if kind == "case_closed":
+                self.state = "closed"
+            newsletter = False
+        if kind == "case_of_record":
+            self.record = True
+        elif event.actor in ("vendor", "member", "pm") and not newsletter and kind != "list_mention":
+            self.source = "vendor"
+        if kind == "case_opened" and self.opened is None:
+            self.opened = event.at
+        if event.actor == "vendor" and kind in VENDOR_RESPONSES:
+            self.last_response = event.at
+
+    def case(self, number: str, related: Iterable[str] = ()) -> Case:
+        return Case(
+            number=number,
+            related=tuple(sorted(set(related))),
+            state=self.state,
+            source=self.source,
+            case_of_record=self.record,
+            opened_at=self.opened,
+            last_vendor_response_at=self.last_response,
+            **self.values,
+        )
+
+
+def folded(events: Sequence[Event]) -> Fold:
+    """The effective events folded in time order (ties keep their given order)."""
+    fold = Fold()
+    for event in sorted(effective(events), key=lambda e: e.at):
+        fold.add(event)
+    return fold
 
 
 def project(number: str, events: Sequence[Event], related: Iterable[str] = ()) -> Case:
     """The case its events make (events in time order; ties keep their given order)."""
-    events = effective(events)
-    values: dict[str, str] = {}  # CaseFields text fields (_FIELDS), from the events' data
-    handed_over = False  # the owner was last set by a handover (a reply command)
-    state = "unknown"
-    source = "list"
-    record = False
-    opened = None
-    last_response = None
-    for event in sorted(events, key=lambda e: e.at):
-        data = event.data
-        kind = event.kind
-        if data:
-            for name, value in data.items():
-                if value is not None and name in _FIELDS:
-                    if name == "owner" and handed_over and data.get("owner_guessed"):
-                        continue  # a notification to the old contact does not undo a handover
-                    values[name] = value
-            if kind == "handover":
-                handed_over = True
-            elif data.get("owner") and not data.get("owner_guessed"):
-                handed_over = False  # the vendor states the contact: it wins
-            if "state" in data:
-                state = str(data["state"])
-            elif kind == "case_closed":
-                state = "closed"
-            newsletter = bool(data.get("newsletter"))
-        else:
-            if kind == "case_closed":
-                state = "closed"
-            newsletter = False
-        if kind == "case_of_record":
-            record = True
-        elif event.actor in ("vendor", "member", "pm") and not newsletter and kind != "list_mention":
-            source = "vendor"
-        if kind == "case_opened" and opened is None:
-            opened = event.at
-        if event.actor == "vendor" and kind in VENDOR_RESPONSES:
-            last_response = event.at
-    return Case(
-        number=number,
-        related=tuple(sorted(set(related))),
-        state=state,
-        source=source,
-        case_of_record=record,
-        opened_at=opened,
-        last_vendor_response_at=last_response,
-        **values,
-    )
+    return folded(events).case(number, related)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -326,3 +328,15 @@ def test_sigint_is_held_only_while_the_pool_can_still_be_starting_workers(
     assert sum(c.ingested for c in counts) == 4 * ingest_mod.PARALLEL_FROM
     assert ingester.parallel_batches == 4
     assert 1 <= len(held) < 4  # the first batch starts the workers; the last ones find them there
+
+
+def test_the_parsing_workers_import_no_store_and_no_reply_handler() -> None:
+    """A parsing worker starts as a fresh interpreter that imports daemon.ingest: it loads the
+    recognizers, not the store, SQLite, the reply commands or the policy (they cost it a
+    start-up of twice the time, on every backfill)."""
+    probe = (
+        "import sys, daemon.ingest; print(sorted(m for m in sys.modules if m.startswith("
+        "('daemon.store', 'daemon.commands', 'daemon.policy', 'daemon.outbound', 'sqlite'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

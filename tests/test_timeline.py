@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from daemon.config import Config
-from daemon.model import Case, CaseFields, Event, Link, Recognition
+from daemon.model import Case, CaseFields, Event, EventKind, Link, Recognition
+from daemon.store import Store
 from daemon.timeline import interpret, project, state_of, visible
 
 AT = datetime(2026, 10, 6, 14, 40, tzinfo=UTC)
@@ -199,3 +201,74 @@ def test_an_owner_learned_earlier_stays_when_a_later_mail_names_none() -> None:
     before = project("10712345", [first])
     out = interpret(later_rec, AT, None, None, {"10712345": before}, CFG)
     assert project("10712345", [first, *out.events]).owner == "mmcfate@wou.edu"
+
+
+def test_the_store_keeps_a_projection_through_a_transaction_equal_to_projecting_anew(tmp_path: Path) -> None:
+    """Store.projection folds a case's new events into the projection it made earlier in the
+    transaction; after each write it equals project() over all the case's events as stored:
+    in order, with a zone other than UTC, a later handover, an event older than the latest
+    (read late), an undo, and a mailing (not visible until other mail names the case)."""
+    n = "10712345"
+    at = datetime(2026, 10, 6, 14, 40, tzinfo=timezone(timedelta(hours=2)))
+
+    def ev(hours: int, kind: EventKind, actor: str = "vendor", mid: str = "<v@x>", **data: object) -> Event:
+        return Event(n, at + timedelta(hours=hours), kind, actor, mid, kind, dict(data))
+
+    steps = [
+        [ev(0, "list_mention", "vendor", newsletter=True)],
+        [ev(1, "case_opened", owner="a@wwu.edu", status="New", state="open", priority="Medium")],
+        [
+            ev(2, "vendor_comment", owner="b@wwu.edu", owner_guessed=True),
+            ev(2, "priority_changed", priority="High"),
+        ],
+        [ev(3, "handover", "member", "<r1@x>", owner="c@wwu.edu")],
+        [ev(4, "vendor_comment", owner="d@wwu.edu", owner_guessed=True, status="In Progress")],
+        [ev(-1, "status_changed", status="Pending Customer Input", state="pending_customer")],
+        [ev(5, "case_closed", status="Closed", state="closed")],
+        [ev(6, "command", "member", "<r2@x>", command="undo", target="<r1@x>")],
+        [ev(7, "case_reopened"), ev(7, "vendor_comment", status="Update Received", state="open")],
+    ]
+    with Store(tmp_path / "cw.db") as store, store.transaction():
+        for events in steps:
+            store.add_events(events, None)
+            stored = store.events(n)
+            expected = (project(n, stored, store.related(n)), visible(stored))
+            case, shown = store.projection(n)
+            assert (case, shown) == expected
+            assert case.to_json() == expected[0].to_json()  # the instants in UTC, as read back
+            assert store.refresh_case(n).to_json() == expected[0].to_json()
+    with Store(tmp_path / "cw.db") as store:
+        cached = store.case(n)
+        assert cached is not None
+        assert cached.to_json() == project(n, store.events(n)).to_json()
+
+
+def test_a_kept_projection_sees_what_another_connection_wrote_and_forgets_what_rolled_back(
+    tmp_path: Path,
+) -> None:
+    """The store keeps its projections from one transaction to the next only while no other
+    connection has written, and drops them when a transaction rolls back."""
+    n = "10712345"
+    opened = Event(n, AT, "case_opened", "vendor", "<a@x>", "opened", {"state": "open", "owner": "a@x.edu"})
+    later = Event(n, AT + timedelta(hours=1), "vendor_comment", "vendor", "<b@x>", "c", {"owner": "b@x.edu"})
+    undone = Event(n, AT + timedelta(hours=2), "case_closed", "vendor", "<c@x>", "x", {"state": "closed"})
+
+    def failing_batch(store: Store) -> None:
+        with store.transaction():
+            store.add_events([undone], None)
+            assert store.projection(n)[0].state == "closed"
+            raise RuntimeError("the batch fails")
+
+    with Store(tmp_path / "cw.db") as mine, Store(tmp_path / "cw.db") as other:
+        with mine.transaction():
+            mine.add_events([opened], None)
+            assert mine.projection(n)[0].owner == "a@x.edu"
+        with other.transaction():
+            other.add_events([later], None)
+        with mine.transaction():
+            assert mine.projection(n)[0].owner == "b@x.edu"
+        with pytest.raises(RuntimeError):
+            failing_batch(mine)
+        with mine.transaction():
+            assert mine.projection(n) == (project(n, mine.events(n)), True)
+            assert mine.projection(n)[0].state == "open"

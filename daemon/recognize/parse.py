@@ -5,7 +5,8 @@ patch releases). Around it: header decoding that never raises, HTML-only bodies
 turned into text with table rows kept as ``label: value`` lines, and the
 addresses and identifiers the recognizers need. The decoding lives in
 ``daemon.recognize.decoding`` and the HTML text in ``daemon.recognize.html_text``; both are
-re-exported here for callers.
+re-exported here for callers. The common path's MIME parse is ``daemon.recognize.mime``'s (the
+standard library's, without a pattern compiled per multipart boundary).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from daemon.recognize.decoding import (
 from daemon.recognize.dsn import Delivery
 from daemon.recognize.dsn import read as read_delivery
 from daemon.recognize.html_text import html_to_text
+from daemon.recognize.mime import message_from_bytes
 
 #: Callers import these from here too (the decoding and the HTML text have modules of their own).
 __all__ = [
@@ -260,7 +262,7 @@ def _common_parse(data: bytes) -> tuple[email.message.Message, list[str], list[s
     parts in plain multipart containers, ASCII MIME headers, no attachment, no defect, a
     charset that decodes). None for anything else: mail-parser reads it then."""
     try:
-        msg = email.message_from_bytes(data)  # compat32, as mail-parser parses
+        msg = message_from_bytes(data)  # compat32, as mail-parser parses (recognize/mime.py)
         parts = list(msg.walk())
         plain: list[str] = []
         markup: list[str] = []

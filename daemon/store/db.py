@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,13 @@ from daemon.store.outbox import OutboxRow, OutboxStore, OutgoingRow, ReadyRow, T
 from daemon.store.outbox import iso as _iso
 from daemon.store.schema import migrations
 from daemon.store.snapshot import CLOSED_HORIZON, SnapshotReads, _case_from_json, _event_kind
-from daemon.timeline import project, visible
+from daemon.timeline import Fold, folded, is_undo, visible
 
 __all__ = ["CLOSED_HORIZON", "OutboxRow", "OutgoingRow", "ReadyRow", "Store", "StoreError", "TokenRow"]
 
 BUSY_TIMEOUT_MS = 30_000
+#: At most this many case projections are kept from one transaction to the next.
+RUNNING_CASES = 5_000
 
 
 def _at(at: datetime | None) -> str:
@@ -64,6 +67,16 @@ def _why_not(path: Path, exc: BaseException) -> str:
     return str(exc)
 
 
+@dataclass(slots=True)
+class _Running:
+    """A case's projection kept through one transaction: its events folded so far, the latest
+    one's instant, and whether any of them makes the case visible."""
+
+    fold: Fold
+    last: datetime | None
+    visible: bool
+
+
 class Store(OutboxStore, SnapshotReads):
     """The state database. Open one per process; not thread-safe.
 
@@ -85,6 +98,11 @@ class Store(OutboxStore, SnapshotReads):
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the state database {path}: {_why_not(self.path, exc)}") from None
         self.conn = conn
+        # The projections made in transactions (``projection``): a case's new events (``add_events``)
+        # are folded in when they come after its latest, instead of the case being read again.
+        # All are dropped on a rollback, and when another connection has written (data_version).
+        self._running: dict[str, _Running] = {}
+        self._data_version: int | None = None
         self.opened_as: tuple[int, int] | None = None  # to notice the file removed or replaced
         with suppress(OSError):
             self.opened_as = self.file_identity()
@@ -131,18 +149,30 @@ class Store(OutboxStore, SnapshotReads):
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the state database {self.path}: {exc}") from None
         try:
+            self._keep_running()
             yield
         except sqlite3.Error as exc:
+            self._running.clear()
             self.conn.rollback()
             raise StoreError(f"cannot write the state database {self.path}: {exc}") from None
         except BaseException:
+            self._running.clear()
             self.conn.rollback()
             raise
         try:
             self.conn.commit()
         except sqlite3.Error as exc:
+            self._running.clear()
             self.conn.rollback()
             raise StoreError(f"cannot commit to the state database {self.path}: {exc}") from None
+
+    def _keep_running(self) -> None:
+        """Keep the projections of earlier transactions only if no other connection has written
+        since (``PRAGMA data_version``), and not too many of them."""
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._data_version or len(self._running) > RUNNING_CASES:
+            self._running.clear()
+            self._data_version = version
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -153,6 +183,7 @@ class Store(OutboxStore, SnapshotReads):
             try:
                 yield
             except BaseException:
+                self._running.clear()  # it may hold events now rolled back
                 self.conn.execute("ROLLBACK TO SAVEPOINT one")
                 self.conn.execute("RELEASE SAVEPOINT one")
                 raise
@@ -198,23 +229,37 @@ class Store(OutboxStore, SnapshotReads):
     # ------------------------------------------------------------ events and cases
 
     def add_events(self, events: Iterable[Event], message_key: str | None) -> None:
+        rows = [
+            (
+                e.case,
+                _iso(e.at),
+                e.kind,
+                e.actor,
+                message_key,
+                e.message_id,
+                e.summary,
+                json.dumps(e.data, sort_keys=True, default=str),
+            )
+            for e in events
+        ]
         self.conn.executemany(
             "INSERT INTO events (case_number, at, kind, actor, message_key, message_id, summary, data)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            [
-                (
-                    e.case,
-                    _iso(e.at),
-                    e.kind,
-                    e.actor,
-                    message_key,
-                    e.message_id,
-                    e.summary,
-                    json.dumps(e.data, sort_keys=True, default=str),
-                )
-                for e in events
-            ],
+            rows,
         )
+        for case, at, kind, actor, _key, message_id, summary, data in rows:
+            run = self._running.get(case)
+            if run is None:
+                continue
+            # The event as events() reads it back: at in UTC, data through JSON.
+            when = datetime.fromisoformat(at)
+            event = Event(case, when, kind, actor, message_id, summary, json.loads(data))
+            if (run.last is not None and event.at < run.last) or is_undo(event):
+                del self._running[case]  # not simply after the others: read again when asked
+                continue
+            run.fold.add(event)
+            run.last = event.at
+            run.visible = run.visible or not event.data.get("newsletter")
 
     def add_links(self, links: Iterable[Link], message_key: str | None, at: datetime) -> None:
         """Store links; a link made again by earlier mail (read late) takes the earlier time."""
@@ -277,15 +322,27 @@ class Store(OutboxStore, SnapshotReads):
         )
         return sorted(str(r[0]) for r in rows)
 
+    def projection(self, number: str) -> tuple[Case, bool]:
+        """The case its events make now, and whether it is visible (``timeline.project``).
+
+        Made in a transaction, the fold is kept, and the case's later events are added to it
+        (``add_events``) instead of all its events being read again for the next call."""
+        run = self._running.get(number) if self.conn.in_transaction else None
+        if run is None:
+            events = self.events(number)
+            run = _Running(folded(events), events[-1].at if events else None, visible(events))
+            if self.conn.in_transaction and not any(is_undo(e) for e in events):
+                self._running[number] = run  # (an undo takes back earlier events: read them again)
+        return run.fold.case(number, self.related(number)), run.visible
+
     def refresh_case(self, number: str, at: datetime | None = None) -> Case:
         """Project the case from its events and store the projection (updated ``at``)."""
-        events = self.events(number)
-        case = project(number, events, self.related(number))
+        case, shown = self.projection(number)
         self.conn.execute(
             "INSERT OR REPLACE INTO cases (number, visible, state, json, updated_at) VALUES (?,?,?,?,?)",
             (
                 number,
-                int(visible(events)),
+                int(shown),
                 case.state,
                 _case_to_json(case),
                 _at(at),
