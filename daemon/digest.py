@@ -1,9 +1,10 @@
 """The weekly digest of one program manager: what needs them, and how their areas stand (pure).
 
-``digest(pm, ctxs, actions, period_end, config)`` reads the cases as the engine sees them at
-``period_end`` (the weekly slot, e.g. Monday 08:00) and returns the digest as plain data for
-the ``digest`` templates. The same inputs give the same digest, so any past period can be
-rendered again (``casewatch digest --at``). A PM sees the cases routed to their areas.
+``read_week(snapshot, period_end, config)`` runs the engine at ``period_end`` (the weekly slot,
+e.g. Monday 08:00) and keeps of each case only what the digests read (``Week``), so a streamed
+snapshot is never held whole; ``digest(pm, week, config)`` returns one PM's digest as plain
+data for the ``digest`` templates. The same inputs give the same digest, so any past period
+can be rendered again (``casewatch digest --at``). A PM sees the cases routed to their areas.
 
 Sections (each a list; an empty one is left out of the mail):
 ``needs_you``    system down, stalled high priority, help requested (pm_assist), with why; each
