@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from policytools import RAW_CONFIG
 from policytools import opened as policy_opened
 from test_schedule import T0, build, queued, settle
@@ -25,7 +26,7 @@ from test_schedule import T0, build, queued, settle
 from daemon.cli import cmd_status
 from daemon.config import Config, parse
 from daemon.model import Event
-from daemon.policy.engine import candidates, due_among
+from daemon.policy.engine import Snapshot, candidates, due_among
 from daemon.policy.schedule import fingerprint
 from daemon.store import Store
 from daemon.store import schedule as stored
@@ -67,6 +68,20 @@ def test_status_without_a_schedule_says_what_the_whole_snapshot_says(tmp_path: P
             expected = whole(store, cfg, at)
         said = status(cfg, at)
         assert (said["due_now"], said["next_due"]) == expected, at
+
+
+def test_status_without_a_schedule_never_holds_the_whole_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It reads the store case by case (``Store.streamed``), as ``casewatch due`` does."""
+    path = tmp_path / "s.db"
+    build(path, 60).close()
+
+    def whole(self: Store, until: datetime | None = None) -> Snapshot:
+        raise AssertionError("the whole snapshot was read")
+
+    monkeypatch.setattr(Store, "snapshot", whole)
+    assert status(config(path), T0)["due_now"] > 0
 
 
 def test_status_keeps_the_schedule_a_quiet_tick_keeps_and_reads_it_next(tmp_path: Path) -> None:
