@@ -19,7 +19,7 @@ from daemon import config as config_mod
 from daemon.errors import EXIT_BUG, EXIT_OK, EXIT_UNHEALTHY, CasewatchError, UsageError
 from daemon.ingest import Counts, ingest
 from daemon.model import Case
-from daemon.policy.engine import candidates, decide, due_among, evaluate
+from daemon.policy.engine import candidates, decide, evaluate
 from daemon.policy.explain import explain
 from daemon.recognize.casenumbers import normalize
 from daemon.sources.files import check_paths, read_paths
@@ -331,27 +331,14 @@ def cmd_explain(cfg: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def cmd_status(cfg: config_mod.Config, args: argparse.Namespace) -> int:
-    from daemon.policy.schedule import Upcoming, fingerprint
     from daemon.store import schedule
 
     now = _instant(args.at, cfg)
     with _store(cfg) as store:
         health: dict[str, Any] = store.health()
-        # The daemon's last evaluation, while it stands, says the same without the engine.
-        standing = schedule.standing(store, fingerprint(cfg), now)
-        snapshot = store.snapshot(now) if standing is None else None
+        # The daemon's last evaluation while it stands; else the engine, case by case.
+        due_now, nxt = schedule.status(store, cfg, now)
     health["db"] = str(cfg.state.db)
-    if standing is not None:
-        due_now, nxt = 0, standing.upcoming
-    else:
-        assert snapshot is not None
-        ctxs, actions = candidates(snapshot, now, cfg)
-        due_now = len(due_among(ctxs, actions, snapshot.sent, now))
-        upcoming = sorted(
-            (a for a in actions if a.due_at > now and not any(m in snapshot.sent for m in a.all_marks)),
-            key=lambda a: a.due_at,
-        )
-        nxt = Upcoming(upcoming[0].kind, upcoming[0].case, upcoming[0].due_at) if upcoming else None
     health["due_now"] = due_now
     health["next_due"] = nxt and {"kind": nxt.kind, "case": nxt.case, "due_at": nxt.due_at.isoformat()}
     # Monitoring reads the exit code: 1 while any stage is failing (see the README).

@@ -1,9 +1,10 @@
 """The weekly digest of one program manager: what needs them, and how their areas stand (pure).
 
-``digest(pm, ctxs, actions, period_end, config)`` reads the cases as the engine sees them at
-``period_end`` (the weekly slot, e.g. Monday 08:00) and returns the digest as plain data for
-the ``digest`` templates. The same inputs give the same digest, so any past period can be
-rendered again (``casewatch digest --at``). A PM sees the cases routed to their areas.
+``read_week(snapshot, period_end, config)`` runs the engine at ``period_end`` (the weekly slot,
+e.g. Monday 08:00) and keeps of each case only what the digests read (``Week``), so a streamed
+snapshot is never held whole; ``digest(pm, week, config)`` returns one PM's digest as plain
+data for the ``digest`` templates. The same inputs give the same digest, so any past period
+can be rendered again (``casewatch digest --at``). A PM sees the cases routed to their areas.
 
 Sections (each a list; an empty one is left out of the mail):
 ``needs_you``    system down, stalled high priority, help requested (pm_assist), with why; each
@@ -42,21 +43,21 @@ calendar's events in ``daemon.digest_calendar`` (``calendar_for`` is re-exported
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.config import Config, ProgramManager
-from daemon.digest_calendar import WHAT, calendar_entries, calendar_for, coming
-from daemon.model import Action
+from daemon.digest_calendar import WHAT, among, calendar_entries, calendar_for, coming, falling_due
+from daemon.model import Action, Event
 from daemon.outbound.context import case_dict
 from daemon.policy.calendar import BusinessCalendar
 from daemon.policy.calls import calls_around, digest_slot
 from daemon.policy.clocks import instant
-from daemon.policy.engine import Snapshot, agenda_key, candidates
+from daemon.policy.engine import Snapshot, agenda_key, candidates, slim
 from daemon.policy.rules import Context, when
-from daemon.response_times import TRAILING_WEEKS, attainment, bar, response
+from daemon.response_times import Answers, attainment, bar, response
 
 __all__ = ["Weekly", "calendar_for", "coming", "digest", "for_pm"]
 
@@ -85,12 +86,13 @@ class _Acted:
     until: datetime | None = None  # snooze / mute until; the support call for ``agenda``
 
 
-def _acted(ctx: Context, action: Action, now: datetime, config: Config) -> _Acted | None:
-    """The last of a PM's commands on the case that holds ``action`` at ``now``, else None: ``done``
-    after it fell due, a ``mute`` or ``snooze`` still running (``unmute`` / ``resume`` end them),
-    ``agenda`` until the support call it flagged the case for has been held."""
+def _acted(commands: Sequence[Event], action: Action, now: datetime, config: Config) -> _Acted | None:
+    """The last of a PM's ``commands`` on the case (its ``command`` events) that holds ``action``
+    at ``now``, else None: ``done`` after it fell due, a ``mute`` or ``snooze`` still running
+    (``unmute`` / ``resume`` end them), ``agenda`` until the support call it flagged the case
+    for has been held."""
     found: _Acted | None = None
-    for e in ctx.events:
+    for e in commands:
         name = e.data.get("command") if e.kind == "command" else None
         if e.actor != "pm" or name not in (*ACTED, "unmute", "resume") or e.at > now:
             continue
@@ -114,36 +116,82 @@ def _acted(ctx: Context, action: Action, now: datetime, config: Config) -> _Acte
     return found
 
 
+@dataclass
+class Week:
+    """What the digests of the week ending at ``end`` read, whoever the PM (``read_week``): every
+    case's context, slim (``slim``, with its description), the candidates, and what the digest
+    reads of each case's events, taken as the engine read it: the vendor's answers
+    (``Answers``), the PM's reply commands, the first event of the cases with no opening date."""
+
+    end: datetime
+    ctxs: list[Context]
+    actions: list[Action]
+    answers: Answers
+    commands: dict[str, tuple[Event, ...]]
+    first: dict[str, datetime]
+    sent: frozenset[str] = frozenset()
+    by_number: dict[str, Context] = field(default_factory=dict)
+    by_case: dict[str, list[Action]] = field(default_factory=dict)  # the actions due by ``end``
+    upcoming: list[Action] = field(default_factory=list)  # ``coming`` of every case
+    cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # each case's card, once made
+
+    def __post_init__(self) -> None:
+        self.by_number = {c.number: c for c in self.ctxs}
+        for a in self.actions:
+            if a.case and a.due_at <= self.end:
+                self.by_case.setdefault(a.case, []).append(a)
+        self.upcoming = falling_due(self.ctxs, self.actions, self.sent, self.end, self.end + WEEK)
+
+
+def read_week(snapshot: Snapshot, end: datetime, config: Config) -> Week:
+    """The engine's evaluation at ``end``, keeping of each case only what the digests read (a
+    streamed snapshot, ``Store.streamed``, is never held whole)."""
+    answers = Answers(end, BusinessCalendar.of(config))
+    commands: dict[str, tuple[Event, ...]] = {}
+    first: dict[str, datetime] = {}
+
+    def keep(ctx: Context) -> Context:
+        if ctx.case.source == "vendor":
+            answers.add(ctx)
+        mine = tuple(e for e in ctx.events if e.kind == "command" and e.actor == "pm")
+        if mine:
+            commands[ctx.number] = mine
+        if ctx.clocks.opened_at is None:
+            first[ctx.number] = ctx.events[0].at
+        return replace(slim(ctx), case=ctx.case)
+
+    ctxs, actions = candidates(snapshot, end, config, keep=keep)
+    return Week(end, ctxs, actions, answers, commands, first, snapshot.sent)
+
+
 def digest(
     pm: ProgramManager,
-    ctxs: Sequence[Context],
-    actions: Sequence[Action],
-    period_end: datetime,
+    week: Week,
     config: Config,
     unread_since: datetime | None = None,
     snapshot: Snapshot | None = None,
 ) -> dict[str, Any]:
-    """``unread_since``: since when casewatch has failed to read the mailbox, as the digest is
-    written (None: it reads it). ``snapshot``: what was sent by ``period_end`` (whether the
-    agenda went out; what is no longer coming); without it, nothing was."""
+    """The digest of ``pm`` for ``week`` (``read_week``). ``unread_since``: since when casewatch
+    has failed to read the mailbox, as the digest is written (None: it reads it). ``snapshot``:
+    what was sent by the week's end (whether the agenda went out; what is no longer coming);
+    without it, nothing was."""
+    period_end, ctxs, actions = week.end, week.ctxs, week.actions
     calendar = BusinessCalendar.of(config)
     start = period_end - WEEK
     # The last digest: "new" is what fell due after it (a week ago, or a day later after a holiday).
     last_digest = digest_slot(period_end - timedelta(microseconds=1), config)
     horizon = period_end + WEEK
-    sent = snapshot.sent if snapshot is not None else frozenset()
     mine = [c for c in ctxs if c.route.area in pm.areas and c.case.source == "vendor"]
     numbers = {c.number for c in mine}
     mine_by_number = {c.number: c for c in mine}  # a case's context, not a scan of ``mine`` per action
 
     def card(ctx: Context, **extra: Any) -> dict[str, Any]:
-        return {**case_dict(ctx.case, config, calendar), "area": ctx.route.area, **extra}
+        made = week.cards.get(ctx.number)
+        if made is None:  # the same for every PM: made once a week
+            made = week.cards[ctx.number] = {**case_dict(ctx.case, config, calendar), "area": ctx.route.area}
+        return {**made, **extra}
 
-    due = [a for a in actions if a.due_at <= period_end]
-    by_case: dict[str, list[Action]] = {}
-    for a in due:
-        if a.case:
-            by_case.setdefault(a.case, []).append(a)
+    by_case = week.by_case
     open_cases = [c for c in mine if c.clocks.state in ("open", "pending_customer")]
 
     needs_you, acted = [], []
@@ -160,7 +208,7 @@ def digest(
             new=first.due_at > last_digest,
             weeks=(period_end - first.due_at) // WEEK,
         )
-        did = _acted(ctx, first, period_end, config)
+        did = _acted(week.commands.get(ctx.number, ()), first, period_end, config)
         if did is None:
             needs_you.append(item)
         else:
@@ -172,9 +220,10 @@ def digest(
     acted.sort(key=lambda c: (NEEDS_YOU.index(c["kind"]), c["number"]))
 
     clusters = []
-    for a in due:
-        if a.kind == "widespread" and numbers & set(a.cases):
-            record = [n for n in a.cases if any(x.number == n and x.case.case_of_record for x in ctxs)]
+    for a in actions:
+        if a.kind == "widespread" and a.due_at <= period_end and numbers & set(a.cases):
+            of = [week.by_number.get(n) for n in a.cases]
+            record = [x.number for x in of if x is not None and x.case.case_of_record]
             clusters.append(
                 {
                     "cases": list(a.cases),
@@ -186,7 +235,9 @@ def digest(
                 }
             )
 
-    escalations, auto_close, ladder, snoozed, muted = [], [], [], [], []
+    escalations, auto_close, snoozed, muted = [], [], [], []
+    standing: list[tuple[tuple[int, int, str], Context, str, datetime]] = []
+    order = {"PM help due": 0, "escalation due": 1, "update request due": 2, "waiting on us": 3}
     for ctx in open_cases:
         c = ctx.clocks
         if (
@@ -205,29 +256,8 @@ def digest(
                     closes_on=when(c.pending_since + AUTO_CLOSE, calendar),
                 )
             )
-        steps = [a.kind for a in by_case.get(ctx.number, []) if a.kind in LADDER_STEPS]
-        since = c.period.since if c.period else period_end
-        if c.turn == "customer" and c.pending_since:
-            step, since = "waiting on us", c.pending_since
-        elif steps:
-            step = LADDER_STEPS[max(steps, key=list(LADDER_STEPS).index)]
-        elif c.period and c.period.escalation_requested:
-            step = "escalated, waiting for the vendor"
-        elif c.period and c.period.update_requested:
-            step = "update requested, waiting for the vendor"
-        else:
-            step = "vendor's turn, on time"
-        around = ctx.around_the_clock
-        elapsed = calendar.elapsed(since, period_end, True, around)
-        ladder.append(
-            card(
-                ctx,
-                step=step,
-                since=when(since, calendar),
-                silent=calendar.describe_elapsed(elapsed, True, around),
-                days=(period_end - since).days,
-            )
-        )
+        step, since = _step(ctx, by_case.get(ctx.number, []), period_end)
+        standing.append(((order.get(step, 4), -(period_end - since).days, ctx.number), ctx, step, since))
         for command in c.commands:
             if command.at > period_end:
                 continue
@@ -237,8 +267,16 @@ def digest(
                 x.name in ("unmute", "resume") and x.at > command.at for x in c.commands
             ):
                 muted.append(card(ctx))
-    order = {"PM help due": 0, "escalation due": 1, "update request due": 2, "waiting on us": 3}
-    ladder.sort(key=lambda c: (order.get(c["step"], 4), -c["days"], c["number"]))
+    # Sorted before the cards are made: only the ladder's first LADDER_LIMIT are shown.
+    standing.sort(key=lambda row: row[0])
+    ladder = []
+    for _, ctx, step, since in standing[:LADDER_LIMIT]:
+        around = ctx.around_the_clock
+        elapsed = calendar.elapsed(since, period_end, True, around)
+        silent = calendar.describe_elapsed(elapsed, True, around)
+        ladder.append(
+            card(ctx, step=step, since=when(since, calendar), silent=silent, days=(period_end - since).days)
+        )
 
     new = [card(c) for c in mine if c.clocks.opened_at and start < c.clocks.opened_at <= period_end]
     closed = [
@@ -247,11 +285,8 @@ def digest(
         if c.clocks.closed_at and start < c.clocks.closed_at <= period_end
     ]
 
-    trailing_start = start - TRAILING_WEEKS * WEEK
-    attainment_section = attainment(mine, start, trailing_start, period_end, config)
-
-    call_section = _support_call(ctxs, actions, mine, period_end, horizon, snapshot, config, card)
-    upcoming = coming(ctxs, actions, sent, period_end, horizon, numbers)
+    call_section = _support_call(week, numbers, period_end, horizon, snapshot, config, card)
+    upcoming = among(week.upcoming, numbers)
     coming_items = [
         {
             "kind": a.kind,
@@ -273,7 +308,7 @@ def digest(
     ]
     ages_count: Counter[str] = Counter()
     for ctx in open_cases:
-        age = (period_end - (ctx.clocks.opened_at or ctx.events[0].at)).days
+        age = (period_end - (ctx.clocks.opened_at or week.first[ctx.number])).days
         label = next(lbl for lbl, limit in AGE_BUCKETS if limit is None or age < limit)
         ages_count[label] += 1
     top_age = max(ages_count.values(), default=0)
@@ -283,7 +318,7 @@ def digest(
     ]
 
     busy = needs_you or clusters or escalations or auto_close or new or closed or snoozed or muted
-    late = any(x["step"] != "vendor's turn, on time" for x in ladder)
+    late = any(row[2] != "vendor's turn, on time" for row in standing)
     return {
         "pm": {"name": pm.name, "email": pm.email, "areas": list(pm.areas)},
         "period": {
@@ -301,18 +336,35 @@ def digest(
         "coming": coming_items,
         "escalations": escalations,
         "auto_close": auto_close,
-        "ladder": ladder[:LADDER_LIMIT],
-        "ladder_more": max(0, len(ladder) - LADDER_LIMIT),
+        "ladder": ladder,
+        "ladder_more": max(0, len(standing) - LADDER_LIMIT),
         "new": new,
         "closed": closed,
-        "response": response(mine, start, period_end, calendar),
-        "attainment": attainment_section,
+        "response": response(week.answers, pm.areas),
+        "attainment": attainment(week.answers, pm.areas, config),
         "institutions": institutions,
         "ages": ages if open_cases else [],
         "snoozed": snoozed,
         "muted": muted,
-        "calendar": calendar_entries(ctxs, actions, upcoming, period_end, config),
+        "calendar": calendar_entries(week.by_number, actions, upcoming, period_end, config),
     }
+
+
+def _step(ctx: Context, due: Sequence[Action], end: datetime) -> tuple[str, datetime]:
+    """Where an open case stands on the ladder at ``end`` (``due``: its actions due by then), and
+    since when."""
+    c = ctx.clocks
+    steps = [a.kind for a in due if a.kind in LADDER_STEPS]
+    since = c.period.since if c.period else end
+    if c.turn == "customer" and c.pending_since:
+        return "waiting on us", c.pending_since
+    if steps:
+        return LADDER_STEPS[max(steps, key=list(LADDER_STEPS).index)], since
+    if c.period and c.period.escalation_requested:
+        return "escalated, waiting for the vendor", since
+    if c.period and c.period.update_requested:
+        return "update requested, waiting for the vendor", since
+    return "vendor's turn, on time", since
 
 
 def _institution(ctx: Context | None) -> str:
@@ -332,9 +384,8 @@ def _whom(action: Action, pm: ProgramManager, mine: Mapping[str, Context]) -> st
 
 
 def _support_call(
-    ctxs: Sequence[Context],
-    actions: Sequence[Action],
-    mine: Sequence[Context],
+    week: Week,
+    mine_numbers: Collection[str],
     now: datetime,
     horizon: datetime,
     snapshot: Snapshot | None,
@@ -347,18 +398,18 @@ def _support_call(
     ``horizon``."""
     calendar = BusinessCalendar.of(config)
     call = calls_around(now, config)[1]
-    agenda = next((a for a in actions if a.kind == "agenda"), None)
+    agenda = next((a for a in week.actions if a.kind == "agenda"), None)
     cutoff = agenda.due_at if agenda else calendar.subtract(call, config.actions.agenda.before)
-    by_number = {c.number: c for c in ctxs}
-    mine_numbers = {c.number for c in mine}
+    by_number = week.by_number
     listed = list(agenda.cases) if agenda else []
     late = sorted(
         a.case
-        for a in actions
+        for a in week.actions
         if a.kind == "coordinator_contact" and a.case and a.data.get("call_at") == call.isoformat()
     )
+    flagged_late = set(late)
     cases = [
-        card(by_number[n], late=n in late, yours=n in mine_numbers)
+        card(by_number[n], late=n in flagged_late, yours=n in mine_numbers)
         for n in dict.fromkeys([*listed, *late])
         if n in by_number
     ]
@@ -381,18 +432,18 @@ def _support_call(
 
 
 class Weekly:
-    """The digests of one snapshot: the engine runs once per week's end, however many PMs."""
+    """The digests of one snapshot: the engine runs once per week's end, however many PMs, and
+    keeps of each case only what the digests read (``read_week``)."""
 
     def __init__(self, snapshot: Snapshot, config: Config, unread_since: datetime | None = None) -> None:
         self.snapshot, self.config, self.unread_since = snapshot, config, unread_since
-        self._weeks: dict[datetime, tuple[list[Context], list[Action]]] = {}
+        self._weeks: dict[datetime, Week] = {}
 
     def for_pm(self, pm: ProgramManager, period_end: datetime) -> dict[str, Any]:
         """The digest of ``pm`` for the week ending at ``period_end``."""
         if period_end not in self._weeks:
-            self._weeks[period_end] = candidates(self.snapshot, period_end, self.config)
-        ctxs, actions = self._weeks[period_end]
-        return digest(pm, ctxs, actions, period_end, self.config, self.unread_since, self.snapshot)
+            self._weeks[period_end] = read_week(self.snapshot, period_end, self.config)
+        return digest(pm, self._weeks[period_end], self.config, self.unread_since, self.snapshot)
 
 
 def for_pm(pm: ProgramManager, snapshot: Snapshot, period_end: datetime, config: Config) -> dict[str, Any]:

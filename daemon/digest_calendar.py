@@ -9,7 +9,7 @@ calendar file of ``casewatch calendar`` (``daemon.digest`` re-exports it).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from daemon.config import Config, ProgramManager
@@ -63,27 +63,35 @@ def coming(
     """The candidates falling due after ``now`` and by ``horizon``, not sent, as reply commands
     leave them (a snoozed one at its snooze's end), soonest first; only those of the cases
     ``wanted`` (by number), when given."""
-    numbers = None if wanted is None else set(wanted)
-    out = []
-    for a in due_among(ctxs, actions, sent, horizon):
-        if a.due_at <= now or a.kind in NOT_COMING:
-            continue
-        if numbers is not None and not ({a.case, *a.cases} & numbers):
-            continue
-        out.append(a)
-    return out
+    return among(falling_due(ctxs, actions, sent, now, horizon), wanted)
+
+
+def falling_due(
+    ctxs: Sequence[Context], actions: Sequence[Action], sent: frozenset[str], now: datetime, horizon: datetime
+) -> list[Action]:
+    """``coming`` of every case (what the digests of one week share, whoever the PM)."""
+    return [a for a in due_among(ctxs, actions, sent, horizon) if a.due_at > now and a.kind not in NOT_COMING]
+
+
+def among(actions: Iterable[Action], wanted: Iterable[str] | None) -> list[Action]:
+    """Of ``actions``, those of the cases ``wanted`` (by number); all of them without ``wanted``."""
+    if wanted is None:
+        return list(actions)
+    numbers = set(wanted)
+    return [a for a in actions if {a.case, *a.cases} & numbers]
 
 
 def calendar_entries(
-    ctxs: Sequence[Context],
+    by_number: Mapping[str, Context],
     actions: Sequence[Action],
     due: Sequence[Action],
     now: datetime,
     config: Config,
 ) -> list[Entry]:
     """The events of the calendar file: the next support calls and their agenda cut-offs, then
-    the actions ``due`` (from ``coming``). Each UID is what the event is (a call's date, an
-    action's key), so the same call or action keeps its UID from one file to the next."""
+    the actions ``due`` (from ``coming``); ``by_number``: each case's context. Each UID is what
+    the event is (a call's date, an action's key), so the same call or action keeps its UID
+    from one file to the next."""
     calendar = BusinessCalendar.of(config)
     entries = []
     agenda_on = config.actions.agenda.enabled
@@ -116,7 +124,6 @@ def calendar_entries(
                     categories=("support call",),
                 )
             )
-    by_number = {c.number: c for c in ctxs}
     for a in due:
         ctx = by_number.get(a.case or "")
         what = WHAT.get(a.kind, a.kind.replace("_", " "))
@@ -145,4 +152,4 @@ def calendar_for(
     if pm is not None:
         numbers = {c.number for c in ctxs if c.route.area in pm.areas and c.case.source == "vendor"}
     due = coming(ctxs, actions, snapshot.sent, now, now + WEEK, numbers)
-    return calendar_entries(ctxs, actions, due, now, config)
+    return calendar_entries({c.number: c for c in ctxs}, actions, due, now, config)

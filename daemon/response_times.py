@@ -1,16 +1,18 @@
 """Vendor response times and their attainment of the thresholds, for the weekly digest (pure).
 
-``response(mine, start, period_end, calendar)`` is the digest's ``response`` section: the
-business hours the vendor took to answer something of ours, this week, the trailing 12 weeks
-and the weekly medians as a trend. ``attainment(mine, start, trailing_start, end, config)`` is
-its ``attainment`` section: the share of those answers within the ``request_update``
-threshold of the case's priority, overall, by area and by institution.
+``Answers`` counts the vendor's answers of each case as the engine reads it (the digest keeps
+no timeline). ``response(answers, areas)`` is the digest's ``response`` section: the business
+hours the vendor took to answer something of ours, this week, the trailing 12 weeks and the
+weekly medians as a trend. ``attainment(answers, areas, config)`` is its ``attainment``
+section: the share of those answers within the ``request_update`` threshold of the case's
+priority, overall, by area and by institution.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,14 +38,6 @@ def waits(ctx: Context) -> list[tuple[datetime, datetime]]:
     return out
 
 
-def response_samples(ctx: Context, calendar: BusinessCalendar) -> list[tuple[datetime, float]]:
-    """(when the vendor answered, business hours it took) for each answer to something of ours."""
-    return [
-        (answered, round(calendar.working_time(since, answered) / timedelta(hours=1), 1))
-        for since, answered in waits(ctx)
-    ]
-
-
 def _priority_at(ctx: Context, at: datetime) -> str:
     """The case's priority at ``at`` (normal when none was known yet)."""
     found = "normal"
@@ -53,23 +47,48 @@ def _priority_at(ctx: Context, at: datetime) -> str:
     return found
 
 
-def on_time(ctx: Context) -> list[tuple[datetime, bool]]:
-    """(when the vendor answered, whether within the ``request_update`` threshold of the case's
-    priority then) for each answer: the threshold counted as the ladder counts it (business
-    time on the case's calendar, or the 24x7 clock for the around-the-clock priorities)."""
-    rule = ctx.config.actions.request_update
-    out = []
-    for since, answered in waits(ctx):
-        priority = _priority_at(ctx, answered)
-        around = priority in ctx.config.calendar.around_the_clock
-        limit = ctx.calendar.add(since, getattr(rule, priority), around)
-        out.append((answered, answered <= limit))
-    return out
+def _on_time(ctx: Context, since: datetime, answered: datetime) -> bool:
+    """Whether the vendor answered within the ``request_update`` threshold of the case's priority
+    then: the threshold counted as the ladder counts it (business time on the case's calendar,
+    or the 24x7 clock for the around-the-clock priorities)."""
+    priority = _priority_at(ctx, answered)
+    around = priority in ctx.config.calendar.around_the_clock
+    return answered <= ctx.calendar.add(since, getattr(ctx.config.actions.request_update, priority), around)
 
 
-def share(values: Sequence[bool]) -> dict[str, Any]:
-    """How many of ``values`` are true: count, share in percent, and the bar's width."""
-    n, k = len(values), sum(values)
+class Answers:
+    """The vendor's answers to something of ours in the 13 weeks up to ``end`` (the week to
+    ``end`` and the trailing 12 before it), of the cases added so far (``add``: each case as it is
+    read, so that no timeline is kept): by area and week, the business hours each took; by
+    area, institution and period (this week, the trailing weeks), how many were within the
+    ``request_update`` threshold. What ``response`` and ``attainment`` read."""
+
+    def __init__(self, end: datetime, calendar: BusinessCalendar) -> None:
+        self.end, self.calendar = end, calendar
+        # The weeks' bounds, oldest first, as ``end - n * WEEK`` counts them (on the wall clock of
+        # ``end``'s zone: a week across a change of daylight saving time is an hour more or less).
+        self.bounds = [end - n * WEEK for n in range(TRAILING_WEEKS + 1, -1, -1)]
+        self.hours: dict[str, list[list[float]]] = {}  # area: by week (0: the week to ``end``)
+        self.within: dict[tuple[str, str], list[list[int]]] = {}  # (area, institution): [n, k] by period
+
+    def add(self, ctx: Context) -> None:
+        """Count the answers of ``ctx`` (its whole timeline, up to ``end``)."""
+        area, institution = ctx.route.area, ctx.case.institution or "unknown"
+        for since, answered in waits(ctx):
+            after = bisect_left(self.bounds, answered)  # bounds[after - 1] < answered <= bounds[after]
+            if not 0 < after < len(self.bounds):
+                continue
+            week = len(self.bounds) - 1 - after
+            taken = round(self.calendar.working_time(since, answered) / timedelta(hours=1), 1)
+            weeks = self.hours.setdefault(area, [[] for _ in range(TRAILING_WEEKS + 1)])
+            weeks[week].append(taken)
+            counts = self.within.setdefault((area, institution), [[0, 0], [0, 0]])[min(week, 1)]
+            counts[0] += 1
+            counts[1] += _on_time(ctx, since, answered)
+
+
+def share(n: int, k: int) -> dict[str, Any]:
+    """``k`` of ``n``: count, share in percent, and the bar's width."""
     pct = round(100 * k / n) if n else None
     return {"n": n, "within": k, "share": pct, "bar": (max(2, pct) if pct else 0)}
 
@@ -88,55 +107,51 @@ def bar(value: float, top: float) -> int:
     return 0 if top <= 0 else max(2, round(100 * value / top)) if value else 0
 
 
-def response(
-    mine: Sequence[Context], start: datetime, period_end: datetime, calendar: BusinessCalendar
-) -> dict[str, Any]:
-    """Vendor response time in business hours: the week from ``start`` to ``period_end``, the
+def response(answers: Answers, areas: Collection[str]) -> dict[str, Any]:
+    """Vendor response time in business hours in ``areas``: the week to ``answers.end``, the
     trailing 12 weeks before it, and the weekly medians as a trend (oldest first)."""
-    samples = [s for ctx in mine for s in response_samples(ctx, calendar)]
-    week = [h for at, h in samples if start < at <= period_end]
-    trailing_start = start - TRAILING_WEEKS * WEEK
-    trailing = [h for at, h in samples if trailing_start < at <= start]
+    by_week: list[list[float]] = [[] for _ in range(TRAILING_WEEKS + 1)]
+    for area in areas:
+        for week, hours in enumerate(answers.hours.get(area, ())):
+            by_week[week].extend(hours)
     trend = []
     for i in range(TRAILING_WEEKS, -1, -1):
-        lo, hi = period_end - (i + 1) * WEEK, period_end - i * WEEK
-        values = [h for at, h in samples if lo < at <= hi]
-        trend.append({"week": f"{lo.astimezone(calendar.tz):%b %d}", **stats(values)})
+        lo = answers.end - (i + 1) * WEEK
+        trend.append({"week": f"{lo.astimezone(answers.calendar.tz):%b %d}", **stats(by_week[i])})
     top = max((t["median"] or 0 for t in trend), default=0)
     for t in trend:
         t["bar"] = bar(t["median"] or 0, top)
-    return {"week": stats(week), "trailing": stats(trailing), "trend": trend}
+    trailing = [h for hours in by_week[1:] for h in hours]
+    return {"week": stats(by_week[0]), "trailing": stats(trailing), "trend": trend}
 
 
-def attainment(
-    mine: Sequence[Context], start: datetime, trailing_start: datetime, end: datetime, config: Config
-) -> dict[str, Any]:
-    """The share of vendor responses within the ``request_update`` thresholds: overall, by area,
-    by institution; this week and the trailing 12 weeks (the weeks before this one)."""
+def attainment(answers: Answers, areas: Collection[str], config: Config) -> dict[str, Any]:
+    """The share of vendor responses within the ``request_update`` thresholds in ``areas``:
+    overall, by area, by institution; this week and the trailing 12 weeks (the weeks before)."""
     rule = config.actions.request_update
-    rows: dict[tuple[str, str], tuple[list[bool], list[bool]]] = {}
-    total: tuple[list[bool], list[bool]] = ([], [])
-    for ctx in mine:
-        for answered, ok in on_time(ctx):
-            if start < answered <= end:
-                slot = 0
-            elif trailing_start < answered <= start:
-                slot = 1
-            else:
-                continue
-            total[slot].append(ok)
-            for group, name in (("area", ctx.route.area), ("institution", ctx.case.institution or "unknown")):
-                rows.setdefault((group, name), ([], []))[slot].append(ok)
+    rows: dict[tuple[str, str], list[list[int]]] = {}
+    total = [[0, 0], [0, 0]]
+    for (area, institution), periods in answers.within.items():
+        if area not in areas:
+            continue
+        for group, name in (("area", area), ("institution", institution)):
+            counts = rows.setdefault((group, name), [[0, 0], [0, 0]])
+            for slot in (0, 1):
+                counts[slot][0] += periods[slot][0]
+                counts[slot][1] += periods[slot][1]
+        for slot in (0, 1):
+            total[slot][0] += periods[slot][0]
+            total[slot][1] += periods[slot][1]
     names = {i.code: i.name or i.code for i in config.institutions}
 
-    def row(group: str, name: str, values: tuple[list[bool], list[bool]]) -> dict[str, Any]:
+    def row(group: str, name: str, counts: list[list[int]]) -> dict[str, Any]:
         label = names.get(name, name) if group == "institution" else name
         return {
             "group": group,
             "code": name,
             "name": label,
-            "week": share(values[0]),
-            "trailing": share(values[1]),
+            "week": share(*counts[0]),
+            "trailing": share(*counts[1]),
         }
 
     return {

@@ -33,6 +33,7 @@ import email
 import email.policy
 import os
 import re
+from datetime import UTC
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from policytools import CASE, ev, opened, snapshot, t
 
 from daemon.config import Config, ProgramManager, load
 from daemon.cycle import run_cycle
-from daemon.digest import for_pm
+from daemon.digest import for_pm, read_week
 from daemon.ingest import ingest
 from daemon.model import Event, Link
 from daemon.outbound.context import build
@@ -50,7 +51,7 @@ from daemon.outbound.render import Rendered, render
 from daemon.outbound.transports import FileTransport
 from daemon.outbound.weekly import render_digest
 from daemon.policy.calls import digest_slot
-from daemon.policy.engine import digests
+from daemon.policy.engine import candidates, digests, slim
 from daemon.sources.files import read_paths
 from daemon.store import Store
 from daemon.timeparts import Duration, duration
@@ -704,6 +705,22 @@ def test_response_time_attainment_by_area_and_institution():
     assert "Vendor responses within the policy’s time" in visible(r.html)
 
 
+def test_response_weeks_are_counted_on_the_wall_clock_across_daylight_saving():
+    """The trend's weeks begin at the digest's local time, as their labels say: an answer on Mon
+    2026-10-26 at 08:30 PDT, half an hour into the week of "Oct 26" (from 08:00 PDT; the clocks
+    went back on Sun 11-01), counts in that week, with the instants in UTC as the store gives
+    them (not 7 x 24 hours back from Mon 11-16 08:00 PST, which would begin that week at 09:00)."""
+
+    def utc(e: Event) -> Event:
+        return dataclasses.replace(e, at=e.at.astimezone(UTC))
+
+    events = [utc(opened("2026-10-23 09:00")), utc(ev("vendor_comment", "2026-10-26 08:30"))]
+    data, _ = from_events(events, "2026-11-16 09:00")
+    weeks = {w["week"]: w["n"] for w in data["response"]["trend"]}
+    assert (weeks["Oct 19"], weeks["Oct 26"]) == (0, 1)
+    assert data["attainment"]["all"]["trailing"]["n"] == 1
+
+
 def test_attainment_reads_the_thresholds_from_the_config():
     """Nothing is hard-coded: with 4 business days for a normal case, its 3 days are on time."""
     four = Duration(4, "business days")
@@ -754,3 +771,27 @@ def test_the_digest_mail_carries_its_calendar(tmp_path):
     # The text and HTML are still there, as before.
     assert mine.get_body(preferencelist=("plain",)) is not None
     assert mine.get_body(preferencelist=("html",)) is not None
+
+
+# --------------------------------------------------------------------------- streamed
+
+
+@pytest.mark.parametrize("at", ["2026-10-05 09:00", WEEK, "2026-11-02 09:00"])
+def test_the_digest_of_the_streamed_store_is_the_digest_of_the_whole_snapshot(store, at):
+    """``casewatch digest`` reads the store case by case (``Store.streamed``)."""
+    slot = digest_slot(t(at), CONFIG)
+    for who in (MARIA, DAVID, PRIYA, SAM):
+        whole = for_pm(who, store.snapshot(slot), slot, CONFIG)
+        assert for_pm(who, store.streamed(slot), slot, CONFIG) == whole
+
+
+def test_a_week_keeps_of_each_case_no_more_than_the_rules_across_cases_read(store):
+    """What the digests read of each case's timeline is taken as the engine reads it; of its
+    events the week keeps only what the rules across cases read (``slim``), and the whole case."""
+    slot = digest_slot(t(WEEK), CONFIG)
+    week = read_week(store.streamed(slot), slot, CONFIG)
+    full, actions = candidates(store.snapshot(slot), slot, CONFIG)
+    assert [c.events for c in week.ctxs] == [slim(c).events for c in full]
+    assert [c.case for c in week.ctxs] == [c.case for c in full]
+    assert week.actions == actions
+    assert sum(len(c.events) for c in week.ctxs) < sum(len(c.events) for c in full) / 2

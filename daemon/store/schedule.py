@@ -6,17 +6,27 @@ A cycle that evaluated and found nothing written since its snapshot, its own que
 keeps its ``Schedule`` (``daemon.policy.schedule``) under that generation (``keep``); a later
 tick or ``status`` finds it standing (same generation and config fingerprint, evaluated at or
 before ``now``, ``now`` before ``next_at``) with two indexed reads, and skips the snapshot and
-the engine.
+the engine. ``status`` is what ``casewatch status`` says of the decisions: from the standing
+schedule, else from the engine over the streamed snapshot, keeping the schedule that leaves when
+nothing is due (as a tick would).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from daemon.policy.schedule import Schedule, Upcoming
-from daemon.store.db import Store
+from daemon.config import Config
+from daemon.errors import StoreError
+from daemon.policy.engine import CaseFile, candidates, due_among, slim
+from daemon.policy.schedule import Schedule, Upcoming, fingerprint, next_change
+from daemon.store.db import BUSY_TIMEOUT_MS, CLOSED_HORIZON, Store
 from daemon.store.outbox import iso
+
+#: How long ``status`` waits for the database's write lock before leaving the schedule unsaved.
+QUICK_MS = 200
 
 
 @dataclass(frozen=True)
@@ -100,3 +110,76 @@ def keep(store: Store, schedule: Schedule | None, fingerprint: str, seen: int) -
         save(store, schedule, fingerprint)
     else:
         forget(store)
+
+
+class _Closing:
+    """The case files as they are read, noting for ``next_change`` the one thing it reads of each
+    (the last event of a closed case, or of one with no cached projection), so that a streamed
+    snapshot is read once, not twice."""
+
+    def __init__(self, files: Iterable[CaseFile]) -> None:
+        self.files = files
+        self.noted: list[CaseFile] = []
+
+    def __iter__(self) -> Iterator[CaseFile]:
+        for f in self.files:
+            if f.events and (f.case is None or f.case.state == "closed"):
+                self.noted.append(CaseFile(f.number, (f.events[-1],)))
+            yield f
+
+
+def status(store: Store, config: Config, now: datetime) -> tuple[int, Upcoming | None]:
+    """What ``casewatch status`` says of the decisions at ``now``: how many actions are due, and
+    the next upcoming one.
+
+    While the stored schedule stands: from it (two indexed reads, whatever the number of cases).
+    Else: from the engine over the streamed snapshot, keeping a slim context of each case (as
+    ``casewatch due`` does); and when nothing is due, the schedule that evaluation leaves is
+    kept, as a tick that found nothing due keeps it (the same schedule: a tick would have
+    queued nothing), so the next ``status`` reads it. It is not kept when something is due (a
+    tick would queue it first), when anything was written since the snapshot, when the stored
+    row was decided under another config (the daemon's: it is left alone), or when the database
+    cannot be written now (read-only, or busy): ``status`` never waits on the daemon's writes."""
+    fp = fingerprint(config)
+    standing_now = standing(store, fp, now)
+    if standing_now is not None:
+        return 0, standing_now.upcoming
+    seen = generation(store)
+    streamed = store.streamed(now)
+    files = _Closing(streamed.files)
+    ctxs, actions = candidates(replace(streamed, files=files), now, config, keep=slim)
+    due = due_among(ctxs, actions, streamed.sent, now)
+    ahead = sorted(
+        (a for a in actions if a.due_at > now and not any(m in streamed.sent for m in a.all_marks)),
+        key=lambda a: a.due_at,
+    )
+    upcoming = Upcoming(ahead[0].kind, ahead[0].case, ahead[0].due_at) if ahead else None
+    if not due:
+        plan = next_change(
+            replace(streamed, files=tuple(files.noted)),
+            ctxs,
+            actions,
+            streamed.sent,
+            now,
+            config,
+            later(store, now),
+            CLOSED_HORIZON,
+        )
+        _keep_if_quiet(store, plan, fp, seen)
+    return len(due), upcoming
+
+
+def _keep_if_quiet(store: Store, plan: Schedule, fp: str, seen: int) -> None:
+    """Save ``plan`` when nothing was written since generation ``seen`` and the stored row, if
+    any, was decided under the same config; a database that cannot be written at once is left
+    as it is."""
+    row = stored(store)
+    if row is not None and row.fingerprint != fp:
+        return
+    store.conn.execute(f"PRAGMA busy_timeout={QUICK_MS}")
+    try:
+        with suppress(StoreError), store.transaction():
+            if generation(store) == seen:
+                save(store, plan, fp)
+    finally:
+        store.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
