@@ -119,7 +119,7 @@ def _acted(commands: Sequence[Event], action: Action, now: datetime, config: Con
 @dataclass
 class Week:
     """What the digests of the week ending at ``end`` read, whoever the PM (``read_week``): every
-    case's context, slim (``slim``, with its description), the candidates, and what the digest
+    case's context, slim (``slim``, with its whole case and clocks), the candidates, and what the digest
     reads of each case's events, taken as the engine read it: the vendor's answers
     (``Answers``), the PM's reply commands, the first event of the cases with no opening date."""
 
@@ -158,7 +158,7 @@ def read_week(snapshot: Snapshot, end: datetime, config: Config) -> Week:
             commands[ctx.number] = mine
         if ctx.clocks.opened_at is None:
             first[ctx.number] = ctx.events[0].at
-        return replace(slim(ctx), case=ctx.case)
+        return replace(slim(ctx), case=ctx.case, clocks=ctx.clocks)
 
     ctxs, actions = candidates(snapshot, end, config, keep=keep)
     return Week(end, ctxs, actions, answers, commands, first, snapshot.sent)
