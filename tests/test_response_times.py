@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from daemon.policy.calendar import BusinessCalendar, Duration
+from daemon.policy.calendar import BusinessCalendar, Duration, between
 from daemon.response_times import _within
 
 ZONES = [
@@ -124,3 +124,28 @@ def test_within_decides_the_usual_cases():
     before = repeated - timedelta(hours=40)
     worked = cal.working_time(before, repeated)
     assert _within(cal, before, repeated, worked, Duration(4, "business hours"), False) is None
+
+
+def working_time_counted_day_by_day(cal: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
+    """``BusinessCalendar.working_time`` as it was before it read each day's hours once."""
+    if end <= start:
+        return timedelta(0)
+    a, b = start.astimezone(cal.tz), end.astimezone(cal.tz)
+    total = timedelta(0)
+    day = a.date()
+    while day <= b.date():
+        if cal.is_business_day(day):
+            lo = max(a, cal._open(day))
+            hi = min(b, cal._close(day))
+            if hi > lo:
+                total += between(lo, hi)
+        day += timedelta(days=1)
+    return total
+
+
+@_settings()
+@given(cases())
+def test_working_time_reads_each_days_hours_once_and_counts_the_same(case):
+    cal, since, answered, _, _ = case
+    for a, b in ((since, answered), (answered, since), (since, since + timedelta(days=9))):
+        assert cal.working_time(a, b) == working_time_counted_day_by_day(cal, a, b)
