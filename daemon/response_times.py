@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 from bisect import bisect_left
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from daemon.config import Config
@@ -133,7 +133,8 @@ class Answers:
         self.end, self.calendar = end, calendar
         # The weeks' bounds, oldest first, as ``end - n * WEEK`` counts them (on the wall clock of
         # ``end``'s zone: a week across a change of daylight saving time is an hour more or less).
-        self.bounds = [end - n * WEEK for n in range(TRAILING_WEEKS + 1, -1, -1)]
+        # Held in UTC: the same instants, which ``bisect`` then compares without reading a zone.
+        self.bounds = [(end - n * WEEK).astimezone(UTC) for n in range(TRAILING_WEEKS + 1, -1, -1)]
         self.hours: dict[str, list[list[float]]] = {}  # area: by week (0: the week to ``end``)
         self.within: dict[tuple[str, str], list[list[int]]] = {}  # (area, institution): [n, k] by period
 
