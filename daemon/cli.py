@@ -201,7 +201,7 @@ def cmd_digest(cfg: config_mod.Config, args: argparse.Namespace) -> int:
     if not pms:
         raise UsageError("no program manager with areas is configured (hint: [[program_managers]] areas)")
     with _store(cfg) as store:
-        for i, rendered in enumerate(render_digests(store, pms, at, cfg)):
+        for i, rendered in enumerate(render_digests(store, pms, at, cfg, (args.format,))):
             if i:
                 print("\n" if args.format == "text" else "\n<!-- next digest -->\n")
             if args.format == "text":

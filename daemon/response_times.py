@@ -13,11 +13,11 @@ from __future__ import annotations
 import statistics
 from bisect import bisect_left
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from daemon.config import Config
-from daemon.policy.calendar import BusinessCalendar
+from daemon.policy.calendar import BusinessCalendar, Duration, between
 from daemon.policy.clocks import OURS, RESPONSES
 from daemon.policy.rules import Context
 
@@ -47,13 +47,79 @@ def _priority_at(ctx: Context, at: datetime) -> str:
     return found
 
 
-def _on_time(ctx: Context, since: datetime, answered: datetime) -> bool:
+def _on_time(ctx: Context, since: datetime, answered: datetime, worked: timedelta | None = None) -> bool:
     """Whether the vendor answered within the ``request_update`` threshold of the case's priority
     then: the threshold counted as the ladder counts it (business time on the case's calendar,
-    or the 24x7 clock for the around-the-clock priorities)."""
+    or the 24x7 clock for the around-the-clock priorities). ``worked``, when known: the working
+    time from ``since`` to ``answered`` on the case's calendar (``_within`` then reads it where
+    it decides the same, rather than counting the threshold forward)."""
     priority = _priority_at(ctx, answered)
     around = priority in ctx.config.calendar.around_the_clock
-    return answered <= ctx.calendar.add(since, getattr(ctx.config.actions.request_update, priority), around)
+    threshold = getattr(ctx.config.actions.request_update, priority)
+    if worked is not None:
+        within = _within(ctx.calendar, since, answered, worked, threshold, around)
+        if within is not None:
+            return within
+    return answered <= ctx.calendar.add(since, threshold, around)
+
+
+_HOUR = timedelta(hours=1)
+#: Fall-back changes of daylight saving time repeat at most this much of the wall clock (2 h at
+#: Troll, Antarctica); working hours at least this long never open and close within one repeat.
+_LONGEST_REPEAT = timedelta(hours=3)
+
+
+def _unambiguous(at: datetime, tz: tzinfo) -> bool:
+    """Whether ``at``'s wall-clock time in ``tz`` happens once (not in the hour repeated when
+    daylight saving time ends)."""
+    local = at.astimezone(tz)
+    return local.utcoffset() == local.replace(fold=1 - local.fold).utcoffset()
+
+
+def _within(
+    calendar: BusinessCalendar,
+    since: datetime,
+    answered: datetime,
+    worked: timedelta,
+    threshold: Duration,
+    around: bool,
+) -> bool | None:
+    """``answered <= calendar.add(since, threshold, around)`` (``_on_time``) without counting the
+    threshold forward, where that is the same thing: ``worked`` is
+    ``calendar.working_time(since, answered)``. None where it is not known to be the same (calendar
+    days and weeks: wall-clock arithmetic; instants in a repeated hour of the wall clock).
+
+    On the 24x7 clock and for calendar minutes and hours, ``add`` is ``since`` plus real time,
+    so the answer is within it when the real time between is at most the threshold. For
+    business time, ``add`` counts the working hours of each day from ``since`` and returns the
+    last instant at which ``threshold`` of working time has passed (work ending at a closing
+    time falls due at the next opening: the same working time), so ``answered`` is at or before
+    it exactly when the working time from ``since`` to ``answered`` is at most ``threshold``; both
+    count the same days' openings and closings (holidays, daylight saving time) in real time.
+    Python compares instants of one zone on the wall clock, which orders them as real time but
+    for two instants both within the hour repeated when daylight saving ends: hence
+    ``_unambiguous`` for ``since`` and ``answered``, and working days longer than any repeat."""
+    unit = threshold.unit
+    if threshold.amount <= 0:
+        return None
+    if unit in ("minutes", "hours") or (around and unit in ("business hours", "business days")):
+        real = (
+            timedelta(minutes=threshold.amount)
+            if unit == "minutes"
+            else timedelta(days=threshold.amount)
+            if unit == "business days"
+            else timedelta(hours=threshold.amount)
+        )
+        return between(since, answered) <= real
+    if unit not in ("business hours", "business days"):
+        return None
+    day = calendar.day_length
+    if day <= _LONGEST_REPEAT or not (
+        _unambiguous(since, calendar.tz) and _unambiguous(answered, calendar.tz)
+    ):
+        return None
+    work = day * threshold.amount if unit == "business days" else timedelta(hours=threshold.amount)
+    return worked <= work
 
 
 class Answers:
@@ -67,24 +133,29 @@ class Answers:
         self.end, self.calendar = end, calendar
         # The weeks' bounds, oldest first, as ``end - n * WEEK`` counts them (on the wall clock of
         # ``end``'s zone: a week across a change of daylight saving time is an hour more or less).
-        self.bounds = [end - n * WEEK for n in range(TRAILING_WEEKS + 1, -1, -1)]
+        # Held in UTC: the same instants, which ``bisect`` then compares without reading a zone.
+        self.bounds = [(end - n * WEEK).astimezone(UTC) for n in range(TRAILING_WEEKS + 1, -1, -1)]
         self.hours: dict[str, list[list[float]]] = {}  # area: by week (0: the week to ``end``)
         self.within: dict[tuple[str, str], list[list[int]]] = {}  # (area, institution): [n, k] by period
 
     def add(self, ctx: Context) -> None:
         """Count the answers of ``ctx`` (its whole timeline, up to ``end``)."""
         area, institution = ctx.route.area, ctx.case.institution or "unknown"
+        same: bool | None = None
         for since, answered in waits(ctx):
             after = bisect_left(self.bounds, answered)  # bounds[after - 1] < answered <= bounds[after]
             if not 0 < after < len(self.bounds):
                 continue
             week = len(self.bounds) - 1 - after
-            taken = round(self.calendar.working_time(since, answered) / timedelta(hours=1), 1)
+            worked = self.calendar.working_time(since, answered)
+            taken = round(worked / _HOUR, 1)
             weeks = self.hours.setdefault(area, [[] for _ in range(TRAILING_WEEKS + 1)])
             weeks[week].append(taken)
             counts = self.within.setdefault((area, institution), [[0, 0], [0, 0]])[min(week, 1)]
             counts[0] += 1
-            counts[1] += _on_time(ctx, since, answered)
+            if same is None:  # whether ``worked`` was counted on the case's calendar
+                same = ctx.calendar == self.calendar
+            counts[1] += _on_time(ctx, since, answered, worked if same else None)
 
 
 def share(n: int, k: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ greeting and the reply commands. Jinja2 runs with ``StrictUndefined`` and autoes
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -108,25 +108,38 @@ def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
     return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
 
 
-def render(contexts: Sequence[ActionContext], site: str = "") -> Rendered:
-    """One message carrying the actions of ``contexts`` (each built by ``context.build``)."""
+#: The formats of a message's body: its text part and its HTML part.
+FORMATS = ("text", "html")
+
+
+def render(contexts: Sequence[ActionContext], site: str = "", formats: Collection[str] = FORMATS) -> Rendered:
+    """One message carrying the actions of ``contexts`` (each built by ``context.build``).
+    ``formats``: the bodies to render (a mail has both; ``casewatch digest`` prints one, and
+    the other is left empty)."""
     env = environment(site)
-    return wrap(env, contexts, [part(env, ctx) for ctx in contexts])
+    return wrap(env, contexts, [part(env, ctx, formats) for ctx in contexts], formats)
 
 
-def part(env: Environment, ctx: ActionContext) -> Part:
-    """One action's part of a message: its subject line and its text and HTML bodies."""
+def part(env: Environment, ctx: ActionContext, formats: Collection[str] = FORMATS) -> Part:
+    """One action's part of a message: its subject line and its text and HTML bodies (those of
+    ``formats``; the others empty)."""
     kind = ctx["kind"]
     return {
         "kind": kind,
         "subject": one_line(env.get_template(f"{kind}.subject.txt").render(ctx)),
-        "text": env.get_template(f"{kind}.txt").render(ctx).strip("\n"),
-        "html": Markup(env.get_template(f"{kind}.html").render(ctx)),
+        "text": env.get_template(f"{kind}.txt").render(ctx).strip("\n") if "text" in formats else "",
+        "html": Markup(env.get_template(f"{kind}.html").render(ctx) if "html" in formats else ""),
     }
 
 
-def wrap(env: Environment, contexts: Sequence[ActionContext], parts: Sequence[Part]) -> Rendered:
-    """The message: ``parts`` (one per context) in the ``mail.*`` wrappers, and its subject."""
+def wrap(
+    env: Environment,
+    contexts: Sequence[ActionContext],
+    parts: Sequence[Part],
+    formats: Collection[str] = FORMATS,
+) -> Rendered:
+    """The message: ``parts`` (one per context) in the ``mail.*`` wrappers (those of ``formats``;
+    the others empty), and its subject."""
     subjects = [p["subject"] for p in parts]
     first = contexts[0]
     commands = list({c["syntax"]: c for ctx in contexts for c in ctx["commands"]}.values())
@@ -141,8 +154,8 @@ def wrap(env: Environment, contexts: Sequence[ActionContext], parts: Sequence[Pa
     }
     return Rendered(
         subject=subject,
-        text=env.get_template("mail.txt").render(wrapper),
-        html=env.get_template("mail.html").render(wrapper),
+        text=env.get_template("mail.txt").render(wrapper) if "text" in formats else "",
+        html=env.get_template("mail.html").render(wrapper) if "html" in formats else "",
     )
 
 

@@ -8,7 +8,7 @@ cut-offs, what falls due in the coming week), as of ``at``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from daemon.config import Config, ProgramManager
 from daemon.digest import Weekly, calendar_for
 from daemon.errors import UsageError
 from daemon.outbound.context import build
-from daemon.outbound.render import Rendered, render
+from daemon.outbound.render import FORMATS, Rendered, render
 from daemon.policy.calls import digest_slot
 from daemon.policy.engine import digest_action
 from daemon.store import Store
@@ -28,15 +28,20 @@ def render_digest(store: Store, pm: ProgramManager, at: datetime, config: Config
 
 
 def render_digests(
-    store: Store, pms: Sequence[ProgramManager], at: datetime, config: Config
+    store: Store,
+    pms: Sequence[ProgramManager],
+    at: datetime,
+    config: Config,
+    formats: Collection[str] = FORMATS,
 ) -> Iterator[Rendered]:
-    """The digest of each of ``pms``, in turn: one snapshot and one evaluation for all of them."""
+    """The digest of each of ``pms``, in turn: one snapshot and one evaluation for all of them.
+    ``formats``: the bodies rendered (``casewatch digest`` prints one; the others are empty)."""
     slot = digest_slot(at, config)
     weekly = Weekly(store.streamed(slot), config, store.unread_since())
     for pm in pms:
         data = weekly.for_pm(pm, slot)
         ctx = build(digest_action(pm, slot), None, [], slot, config.outbound.from_address, config, data)
-        yield render([ctx], config.sending.templates)
+        yield render([ctx], config.sending.templates, formats)
 
 
 def calendar_name(config: Config, pm: ProgramManager | None) -> str:

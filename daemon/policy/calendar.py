@@ -212,14 +212,16 @@ class BusinessCalendar:
             return timedelta(0)
         a, b = start.astimezone(self.tz), end.astimezone(self.tz)
         total = timedelta(0)
-        day = a.date()
-        while day <= b.date():
-            if self.is_business_day(day):
-                lo = max(a, self._open(day))
-                hi = min(b, self._close(day))
-                if hi > lo:
-                    total += between(lo, hi)
-            day += timedelta(days=1)
+        day, last = a.date(), b.date()
+        while day <= last:
+            hours = self._hours(day)  # each day's opening, closing and real time between, once
+            if hours is not None:
+                opening, closing, length = hours
+                lo = max(a, opening)
+                hi = min(b, closing)
+                if hi > lo:  # a whole day: its length, counted once (``_hours``)
+                    total += length if lo is opening and hi is closing else between(lo, hi)
+            day += _DAY
         return total
 
     def elapsed(self, start: datetime, end: datetime, business: bool, around_the_clock: bool) -> timedelta:
