@@ -14,6 +14,7 @@ date (20261105) is never a case number.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 
 _NUM = r"(?<![\w\-/.])\d{6,8}(?![\w\-]|[./]\d)"
@@ -68,10 +69,39 @@ def normalize(digits: str) -> str | None:
     return digits.zfill(8)
 
 
+# Every match of _CONTEXT starts with one of these (in ASCII text, where IGNORECASE is lower()).
+_CONTEXT_STARTS = ("sf", "salesforce", "case", "ticket", "#")
+
+
+def _context_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_CONTEXT.finditer(text)``, trying only where a match can start in ASCII text.
+
+    Outside ASCII, IGNORECASE folds more than ``str.lower`` ("ſ" matches "s"): the plain scan.
+    """
+    if not text.isascii():
+        yield from _CONTEXT.finditer(text)
+        return
+    lower = text.lower()
+    starts: set[int] = set()
+    for word in _CONTEXT_STARTS:
+        at = lower.find(word)
+        while at >= 0:
+            starts.add(at)
+            at = lower.find(word, at + 1)
+    end = 0
+    for at in sorted(starts):
+        if at < end:
+            continue
+        match = _CONTEXT.match(text, at)
+        if match:
+            end = match.end()
+            yield match
+
+
 def in_context(text: str) -> list[str]:
     """Case numbers cited in context, in order of appearance, without repeats."""
     found: dict[str, None] = {}  # ordered, and a post citing thousands stays linear
-    for match in _CONTEXT.finditer(text):
+    for match in _context_matches(text):
         before = text[max(0, match.start() - 40) : match.start()]
         if match.group(0).startswith("#") and _NOT_CASE_HASH.search(before):
             continue

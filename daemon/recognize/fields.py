@@ -8,6 +8,8 @@ parser has already made those ``Label: value`` lines).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -119,6 +121,45 @@ def _is_label(line: str, synonyms: tuple[str, ...]) -> bool:
     return bool(_label_pattern(synonyms).match(line))
 
 
+# Constructs under which a pattern matching inside one line might not match at the same place in
+# the text the line comes from (they see past the line's ends).
+_LINE_UNSAFE = ("(?<", "(?!", "\\A", "\\Z")
+# A numbered back-reference means something else once the pattern is joined with others.
+_BACKREFERENCE = re.compile(r"\\\d")
+
+
+@lru_cache(maxsize=256)
+def _single(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+
+
+def _lines_matching(
+    lines: list[str], pattern: re.Pattern[str], line_matches: Callable[[str], bool]
+) -> list[int]:
+    """The indexes of the lines for which ``line_matches`` holds, in order.
+
+    ``pattern`` (MULTILINE, without look-behind, negative look-ahead or \\A / \\Z) must match the
+    joined text wherever ``line_matches`` holds for a line, starting in that line or earlier. One
+    search over the text then skips the lines that cannot match instead of trying each one; every
+    candidate is still confirmed with ``line_matches``.
+    """
+    text = "\n".join(lines)
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    found = []
+    k = 0
+    while k < len(lines):
+        match = pattern.search(text, starts[k])
+        if match is None:
+            break
+        k = bisect_right(starts, match.start()) - 1
+        if line_matches(lines[k]):
+            found.append(k)
+        k += 1
+    return found
+
+
 def _block_start(lines: list[str], labels: Labels, footer: tuple[str, ...]) -> int | None:
     """Where the notification's own metadata starts in the lines after the comment start.
 
@@ -137,15 +178,17 @@ def _block_start(lines: list[str], labels: Labels, footer: tuple[str, ...]) -> i
         line = lines[i]
         return _is_label(line, labels.description) or bool(heading.match(line)) or matches(footer, line)
 
+    meta_pattern = _label_pattern(meta)
+    is_meta = set(_lines_matching(lines, meta_pattern, lambda line: bool(meta_pattern.match(line))))
     found = None
     i = 0
     while i < len(lines):
-        if not _is_label(lines[i], meta):
+        if i not in is_meta:
             i += 1
             continue
         start = end = i
         j = i + 1
-        while j < len(lines) and (not lines[j].strip() or _is_label(lines[j], meta)):
+        while j < len(lines) and (not lines[j].strip() or j in is_meta):
             if lines[j].strip():
                 end = j
             j += 1
@@ -171,6 +214,37 @@ def _block_start(lines: list[str], labels: Labels, footer: tuple[str, ...]) -> i
     return None
 
 
+def _first_footer(lines: list[str], footer: tuple[str, ...]) -> int:
+    """The index of the first footer line after the first line, else ``len(lines)``."""
+    if any(mark in pattern for pattern in footer for mark in _LINE_UNSAFE) or any(
+        _BACKREFERENCE.search(pattern) for pattern in footer
+    ):
+        footers = (k for k, line in enumerate(lines) if k and matches(footer, line))
+        return next(footers, len(lines))
+    # Each pattern alone scans faster than their alternation: the earliest next match of any of
+    # them is the next line that may be a footer line, confirmed as ``matches`` would.
+    text = "\n".join(lines)
+    patterns = [_single(pattern) for pattern in footer]
+    pos = len(lines[0]) + 1
+    next_at = [-1] * len(patterns)
+    while pos <= len(text):
+        for i, pattern in enumerate(patterns):
+            if 0 <= next_at[i] < pos or next_at[i] == -1:
+                match = pattern.search(text, pos)
+                next_at[i] = len(text) + 1 if match is None else match.start()
+        first = min(next_at, default=len(text) + 1)
+        if first > len(text):
+            break
+        line_start = text.rfind("\n", 0, first) + 1
+        line_end = text.find("\n", first)
+        if line_end < 0:
+            line_end = len(text)
+        if matches(footer, text[line_start:line_end]):
+            return text.count("\n", 0, first)
+        pos = line_end + 1
+    return len(lines)
+
+
 def split_notification(text: str, config: Config) -> Parts:
     """Cut a notification into head, comment and tail (see ``Parts``)."""
     r = config.recognize
@@ -183,8 +257,7 @@ def split_notification(text: str, config: Config) -> Parts:
         return Parts(head=text)
     head, rest = text[: start.start()], text[start.end() :]
     lines = rest.split("\n")
-    footers = (k for k, line in enumerate(lines) if k and matches(r.notification_footer, line))
-    footer_at = next(footers, len(lines))
+    footer_at = _first_footer(lines, r.notification_footer)
     # "Thank you," just above the footer's "Clarivate Support" belongs to the footer.
     while footer_at > 1 and re.match(r"^\s*(?:thank you|thanks)\W*$", lines[footer_at - 1], re.IGNORECASE):
         footer_at -= 1
