@@ -204,6 +204,28 @@ def _worker_prepare(data: bytes) -> Prepared:
 PARALLEL_FROM = 16
 
 
+class _BatchSeen:
+    """``Store.seen`` for one batch, from one query for all its keys.
+
+    A key not there when the batch started can only be there now if the batch wrote it: the
+    keys asked about earlier in the batch (each message's, each fetch failure's) are looked up
+    again, in the store.
+    """
+
+    def __init__(self, store: Store, keys: Iterable[str]) -> None:
+        self.store = store
+        self.before = store.seen_keys(keys)
+        self.written: set[str] = set()  # keys the batch may have written so far
+
+    def __call__(self, keys: list[str]) -> bool:
+        try:
+            if any(k in self.before for k in keys):
+                return True
+            return any(k in self.written for k in keys) and self.store.seen(keys)
+        finally:
+            self.written.update(keys)
+
+
 class Ingester:
     """Applies batches of raw messages to the store.
 
@@ -294,12 +316,14 @@ class Ingester:
             parsed = self._submit(batch)
         prepared: list[Prepared | None] = list(parsed) if parsed is not None else [None] * len(batch.messages)
         with self.store.transaction():  # a failing database is a StoreError (exit 3)
-            for raw, ready in zip(batch.messages, prepared, strict=True):
-                self._one(raw, counts, ready)
+            keys = [dedup_keys(raw.data) for raw in batch.messages]
+            failures = [f"fetch:{failure.origin}" for failure in batch.failures]
+            seen = _BatchSeen(self.store, [*(k for pair in keys for k in pair), *failures])
+            for raw, ready, pair in zip(batch.messages, prepared, keys, strict=True):
+                self._one(raw, counts, ready, pair, seen)
                 faults.point("ingest.message")
-            for failure in batch.failures:
-                key = f"fetch:{failure.origin}"
-                if self.store.seen([key]):
+            for failure, key in zip(batch.failures, failures, strict=True):
+                if seen([key]):
                     counts.duplicates += 1
                     continue
                 self.store.add_quarantine(key, failure.origin, failure.reason, None, at=self.now)
@@ -313,9 +337,16 @@ class Ingester:
         log.info("batch (%s): %s", where, counts)
         return counts
 
-    def _one(self, raw: RawMessage, counts: Counts, ready: Prepared | None = None) -> None:
-        key, sha = dedup_keys(raw.data)
-        if self.store.seen([key, sha]):
+    def _one(
+        self,
+        raw: RawMessage,
+        counts: Counts,
+        ready: Prepared | None = None,
+        keys: tuple[str, str] | None = None,
+        seen: Callable[[list[str]], bool] | None = None,
+    ) -> None:
+        key, sha = keys or dedup_keys(raw.data)
+        if (seen or self.store.seen)([key, sha]):
             counts.duplicates += 1
             return
         if ready is None:

@@ -48,6 +48,16 @@ def test_same_message_id_with_other_bytes_is_a_duplicate(store: Store) -> None:
     assert (counts.ingested, counts.duplicates) == (1, 1)
 
 
+def test_seen_keys_answers_as_seen_for_many_keys(store: Store) -> None:
+    """The batch's one look-up (in parts of a few hundred keys) finds what ``seen`` finds."""
+    stored = [mailmaker.message(message_id=f"<k{i}@x>") for i in range(0, 900, 7)]
+    ingest(store, Config(), [raw(m) for m in stored])
+    store.add_quarantine("sha:q", "q.eml", "test", None)
+    keys = [f"mid:k{i}@x" for i in range(900)] + ["sha:q", "sha:nothing"]
+    assert store.seen_keys(keys) == {k for k in keys if store.seen([k])}
+    assert len(store.seen_keys(keys)) == len(stored) + 1
+
+
 def test_message_without_message_id_is_keyed_by_its_bytes() -> None:
     data = b"From: a@b.c\nSubject: x\n\nbody\n"
     key, sha = dedup_keys(data)

@@ -36,6 +36,8 @@ __all__ = ["CLOSED_HORIZON", "OutboxRow", "OutgoingRow", "ReadyRow", "Store", "S
 BUSY_TIMEOUT_MS = 30_000
 #: At most this many case projections are kept from one transaction to the next.
 RUNNING_CASES = 5_000
+#: Keys looked up per query by ``seen_keys`` (each twice: well under SQLite's variable limit).
+_KEYS_PER_QUERY = 400
 
 
 def _at(at: datetime | None) -> str:
@@ -202,6 +204,23 @@ class Store(OutboxStore, SnapshotReads):
             [*keys, *keys],
         ).fetchone()
         return row is not None
+
+    def seen_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of these dedup keys were stored or quarantined before (``seen`` for many)."""
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        for i in range(0, len(wanted), _KEYS_PER_QUERY):
+            part = wanted[i : i + _KEYS_PER_QUERY]
+            marks = ",".join("?" * len(part))
+            found.update(
+                key
+                for (key,) in self.conn.execute(
+                    f"SELECT key FROM messages WHERE key IN ({marks}) "
+                    f"UNION SELECT key FROM quarantine WHERE key IN ({marks})",
+                    [*part, *part],
+                )
+            )
+        return found
 
     def add_message(self, row: dict[str, Any], at: datetime | None = None) -> None:
         """Store one message row, stored ``at`` (the reading cycle's instant)."""
