@@ -197,7 +197,18 @@ def sigint_held() -> Iterator[None]:
 
 
 def _worker_prepare(data: bytes) -> Prepared:
-    return prepare(data, _worker["config"])
+    return _for_storing(prepare(data, _worker["config"]))
+
+
+def _for_storing(ready: Prepared) -> Prepared:
+    """``ready`` with only what ``Ingester._store`` reads of its mail, to send it back from a
+    worker for less: the dates, Message-ID, subject and notes. A reply keeps its whole mail
+    (the reply handler reads it)."""
+    mail = ready.mail
+    if mail is None or ready.rec is None or ready.rec.family == "reply":
+        return ready
+    slim = replace(mail, to=(), cc=(), headers={}, content_type="", text="", parent_ids=(), delivery=())
+    return replace(ready, mail=slim)
 
 
 #: Batches at least this big are parsed in worker processes (one per core), in parallel.

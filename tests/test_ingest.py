@@ -238,11 +238,16 @@ def test_parsing_in_worker_processes_stores_exactly_what_parsing_in_place_does(t
                 for c in store.cases()
                 for e in store.events(c.number)
             ]
-            results.append((counts, [c.to_json() for c in store.cases()], events))
+            messages = store.conn.execute(
+                "SELECT key, message_id, sha256, origin, at, family, kind, sender, subject, note, raw"
+                " FROM messages ORDER BY key"
+            ).fetchall()
+            results.append((counts, [c.to_json() for c in store.cases()], events, messages))
         assert ingester._pool is None  # closed
         assert ingester.parallel_batches == (1 if workers == 2 else 0)
     assert results[0] == results[1]
     assert results[0][1]  # something was stored
+    assert results[0][3]
 
 
 def _list_post(body: str, subject: str = "[alma-l] Cases from our export") -> bytes:
