@@ -197,44 +197,17 @@ def sigint_held() -> Iterator[None]:
 
 
 def _worker_prepare(data: bytes) -> Prepared:
-    return _for_storing(prepare(data, _worker["config"]))
-
-
-def _for_storing(ready: Prepared) -> Prepared:
-    """``ready`` with only what ``Ingester._store`` reads of its mail, to send it back from a
-    worker for less: the dates, Message-ID, subject and notes. A reply keeps its whole mail
-    (the reply handler reads it)."""
-    mail = ready.mail
-    if mail is None or ready.rec is None or ready.rec.family == "reply":
+    """``prepare``; of a non-reply mail, only what ``Ingester._store`` reads is sent back."""
+    ready = prepare(data, _worker["config"])
+    if ready.mail is None or ready.rec is None or ready.rec.family == "reply":
         return ready
-    slim = replace(mail, to=(), cc=(), headers={}, content_type="", text="", parent_ids=(), delivery=())
+    slim = replace(ready.mail, to=(), cc=(), headers={}, content_type="", text="", parent_ids=(), delivery=())
     return replace(ready, mail=slim)
 
 
+Seen = tuple[tuple[str, str], Callable[[list[str]], bool]] | None  # a message's keys, Store.batch_seen
 #: Batches at least this big are parsed in worker processes (one per core), in parallel.
 PARALLEL_FROM = 16
-
-
-class _BatchSeen:
-    """``Store.seen`` for one batch, from one query for all its keys.
-
-    A key not there when the batch started can only be there now if the batch wrote it: the
-    keys asked about earlier in the batch (each message's, each fetch failure's) are looked up
-    again, in the store.
-    """
-
-    def __init__(self, store: Store, keys: Iterable[str]) -> None:
-        self.store = store
-        self.before = store.seen_keys(keys)
-        self.written: set[str] = set()  # keys the batch may have written so far
-
-    def __call__(self, keys: list[str]) -> bool:
-        try:
-            if any(k in self.before for k in keys):
-                return True
-            return any(k in self.written for k in keys) and self.store.seen(keys)
-        finally:
-            self.written.update(keys)
 
 
 class Ingester:
@@ -329,9 +302,9 @@ class Ingester:
         with self.store.transaction():  # a failing database is a StoreError (exit 3)
             keys = [dedup_keys(raw.data) for raw in batch.messages]
             failures = [f"fetch:{failure.origin}" for failure in batch.failures]
-            seen = _BatchSeen(self.store, [*(k for pair in keys for k in pair), *failures])
+            seen = self.store.batch_seen([*(k for pair in keys for k in pair), *failures])
             for raw, ready, pair in zip(batch.messages, prepared, keys, strict=True):
-                self._one(raw, counts, ready, pair, seen)
+                self._one(raw, counts, ready, (pair, seen))
                 faults.point("ingest.message")
             for failure, key in zip(batch.failures, failures, strict=True):
                 if seen([key]):
@@ -348,16 +321,9 @@ class Ingester:
         log.info("batch (%s): %s", where, counts)
         return counts
 
-    def _one(
-        self,
-        raw: RawMessage,
-        counts: Counts,
-        ready: Prepared | None = None,
-        keys: tuple[str, str] | None = None,
-        seen: Callable[[list[str]], bool] | None = None,
-    ) -> None:
-        key, sha = keys or dedup_keys(raw.data)
-        if (seen or self.store.seen)([key, sha]):
+    def _one(self, raw: RawMessage, counts: Counts, ready: Prepared | None = None, seen: Seen = None) -> None:
+        key, sha = seen[0] if seen else dedup_keys(raw.data)
+        if (seen[1] if seen else self.store.seen)([key, sha]):
             counts.duplicates += 1
             return
         if ready is None:

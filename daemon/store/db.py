@@ -222,6 +222,10 @@ class Store(OutboxStore, SnapshotReads):
             )
         return found
 
+    def batch_seen(self, keys: Iterable[str]) -> BatchSeen:
+        """``seen`` for one batch that will ask about (some of) these keys, from one query."""
+        return BatchSeen(self, keys)
+
     def add_message(self, row: dict[str, Any], at: datetime | None = None) -> None:
         """Store one message row, stored ``at`` (the reading cycle's instant)."""
         row = {**row, "stored_at": _at(at)}
@@ -460,3 +464,25 @@ class Store(OutboxStore, SnapshotReads):
                 for r in self.conn.execute("SELECT folder, uidvalidity, last_uid, updated_at FROM cursors")
             ],
         }
+
+
+class BatchSeen:
+    """``Store.seen`` for one batch, from one query for all its keys.
+
+    A key not there when the batch started can only be there now if the batch wrote it: the
+    keys asked about earlier in the batch (each message's, each fetch failure's) are looked up
+    again, in the store.
+    """
+
+    def __init__(self, store: Store, keys: Iterable[str]) -> None:
+        self.store = store
+        self.before = store.seen_keys(keys)
+        self.written: set[str] = set()  # keys the batch may have written so far
+
+    def __call__(self, keys: list[str]) -> bool:
+        try:
+            if any(k in self.before for k in keys):
+                return True
+            return any(k in self.written for k in keys) and self.store.seen(keys)
+        finally:
+            self.written.update(keys)
